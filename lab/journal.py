@@ -1,0 +1,65 @@
+"""The record of what a lab created, written as it is created.
+
+Each lab has a directory under /run/cce-lab/<name>/ (tmpfs: it vanishes on
+reboot, as the namespaces do) holding the plan and an append-only journal.
+`down` undoes the journal in reverse, so an interrupted `up` is undone as
+exactly as a finished one, and nothing the journal does not name is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+STATE_ROOT = Path(os.environ.get("CCE_LAB_STATE", "/run/cce-lab"))
+
+
+def lab_dir(name: str) -> Path:
+    return STATE_ROOT / name
+
+
+def list_labs() -> list[str]:
+    if not STATE_ROOT.is_dir():
+        return []
+    return sorted(p.name for p in STATE_ROOT.iterdir() if (p / "journal.jsonl").exists())
+
+
+class Journal:
+    """Append-only list of created objects: {"netns": ...}, {"pidfile": ...}, {"done": true}."""
+
+    def __init__(self, name: str) -> None:
+        self.dir = lab_dir(name)
+        self.file = self.dir / "journal.jsonl"
+
+    def exists(self) -> bool:
+        return self.file.exists()
+
+    def start(self, plan: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "plan.json").write_text(json.dumps(plan, indent=1))
+        self.file.touch()
+
+    def add(self, **entry: Any) -> None:
+        with self.file.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.file.exists():
+            return []
+        return [json.loads(line) for line in self.file.read_text().splitlines() if line.strip()]
+
+    def complete(self) -> bool:
+        return any(e.get("done") for e in self.entries())
+
+    def plan(self) -> dict[str, Any]:
+        return json.loads((self.dir / "plan.json").read_text())
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if STATE_ROOT.is_dir() and not any(STATE_ROOT.iterdir()):
+            STATE_ROOT.rmdir()

@@ -1,0 +1,53 @@
+"""Tunnel model on kernel VXLAN + a Linux bridge (the `linux-vxlan` datapath).
+
+Pods hang on a Linux bridge `br-int` that holds their 169.254.1.1 gateway;
+`vxlan0` (VNI 1, UDP 4789) carries other nodes' pod blocks, with a static
+neighbour and FDB entry per remote node, the way flannel's vxlan backend does.
+"""
+
+from __future__ import annotations
+
+from lab import netns
+from lab.journal import Journal
+from lab.netns import link_index
+from lab.plan import POD_GATEWAY, VXLAN_PORT, VXLAN_VNI, Plan
+
+NUD_PERMANENT = 0x80
+RTNH_F_ONLINK = 4
+
+
+def preflight(plan: Plan) -> None:
+    """Kernel VXLAN and bridges are netlink objects: nothing to check."""
+
+
+def build(plan: Plan, journal: Journal, progress) -> None:
+    for node in plan.nodes:
+        with netns.iproute(node.netns) as ipr:
+            ipr.link("add", ifname="br-int", kind="bridge")
+            br = link_index(ipr, "br-int")
+            ipr.link("set", index=br, mtu=plan.pod_mtu, state="up")
+            ipr.addr("add", index=br, address=POD_GATEWAY, prefixlen=32)
+            for pod in plan.pods_on(node.name):
+                ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
+                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=253)
+            ipr.link(
+                "add",
+                ifname="vxlan0",
+                kind="vxlan",
+                vxlan_id=VXLAN_VNI,
+                vxlan_port=VXLAN_PORT,
+                vxlan_local=node.ip,
+                vxlan_link=link_index(ipr, "eth0"),
+                vxlan_learning=0,
+                address=node.vtep_mac,
+                mtu=plan.pod_mtu,
+            )
+            vx = link_index(ipr, "vxlan0")
+            ipr.link("set", index=vx, state="up")
+            for peer in plan.nodes:
+                if peer is node:
+                    continue
+                ipr.neigh("add", dst=peer.ip, lladdr=peer.vtep_mac, ifindex=vx, state=NUD_PERMANENT)
+                ipr.fdb("append", ifindex=vx, lladdr=peer.vtep_mac, dst=peer.ip)
+                for block in peer.pod_cidrs:
+                    ipr.route("add", dst=block, gateway=peer.ip, oif=vx, flags=RTNH_F_ONLINK)

@@ -1,0 +1,8 @@
+"""placeholder"""
+
+def preflight(plan):
+    raise NotImplementedError
+
+
+def build(plan, journal, progress):
+    raise NotImplementedError

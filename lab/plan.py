@@ -1,0 +1,320 @@
+"""Plan: every name, address, route and flow of a lab, computed from a spec.
+
+Pure: no root, no kernel, same spec in -> same plan out. All CCE capacity rules
+are checked here (DESIGN.md section 1), so bad input fails before `apply`
+touches anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+
+from lab.errors import SpecError
+from lab.spec import VXLAN_OVERHEAD, Spec
+
+TUNNEL_NODE_LIMIT = 2000  # CCE: the container tunnel network scales to 2000 nodes
+POD_GATEWAY = "169.254.1.1"  # every pod's next hop, answered by its node
+ROUTER_MAC = "0a:58:a9:fe:01:01"  # the node's virtual router MAC in OVS (169.254.1.1)
+VXLAN_PORT = 4789
+VXLAN_VNI = 1
+GW_OFPORT = 2  # gw0, the node kernel's port on br-int
+POD_OFPORT_BASE = 10
+TUNNEL_OFPORT_BASE = 10000
+
+
+def _mac(prefix: str, ip: IPv4Address) -> str:
+    return prefix + ":" + ":".join(f"{b:02x}" for b in ip.packed)
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    netns: str
+    node: str
+    ip: str
+    mac: str
+    host_if: str  # the node-side end of the pod's veth
+    ofport: int  # its OpenFlow port on br-int (OVS datapaths)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    netns: str
+    ip: str
+    underlay_if: str  # where the node IP lives and VXLAN leaves
+    router_if: str  # the VPC router's end of the node's eth0 veth
+    pod_cidrs: list[str]
+    gw_mac: str
+    vtep_mac: str  # linux-vxlan: the MAC of the node's vxlan0
+
+
+@dataclass(frozen=True)
+class Host:
+    """A namespace outside the cluster: the VPC router, an ECS."""
+
+    name: str
+    netns: str
+    ip: str
+    role: str
+    router_if: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: str
+    via: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Limit:
+    rule: str
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class Capacity:
+    limits: list[Limit]
+    max_nodes: int
+    binding_rule: str
+    pods_per_node: str
+    subnet_free_ips: int
+    blocks_total: int
+    blocks_used: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    model: str
+    datapath: str  # resolved: ovs-kernel | ovs-userspace | linux-vxlan | routed
+    mtu: int  # underlay MTU
+    pod_mtu: int
+    vpc_cidr: str
+    node_subnet: str
+    container_cidr: str
+    service_cidr: str
+    block_size: int
+    router: Host
+    nodes: list[Node]
+    pods: list[Pod]
+    hosts: list[Host]  # router first, then ECS and the like
+    vpc_routes: list[Route]
+    capacity: Capacity
+    flows: dict[str, list[str]] = field(default_factory=dict)  # node -> br-int flows
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def pods_on(self, node: str) -> list[Pod]:
+        return [p for p in self.pods if p.node == node]
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def netns_names(self) -> list[str]:
+        return [h.netns for h in self.hosts] + [n.netns for n in self.nodes] + [p.netns for p in self.pods]
+
+
+def resolve_datapath(spec: Spec, ovs_kernel_available: bool) -> str:
+    """Turn the spec's datapath choice into the one that will run."""
+    if spec.model == "vpc":
+        return "routed"
+    if spec.datapath == "auto":
+        return "ovs-kernel" if ovs_kernel_available else "ovs-userspace"
+    return spec.datapath
+
+
+def _capacity(spec: Spec, subnet_free: int, block_size: int, blocks_total: int) -> tuple[list[Limit], int, str]:
+    limits = [Limit(f"node_subnet {spec.node_subnet}: free IPs", subnet_free)]
+    if spec.model == "vpc":
+        limits += [
+            Limit(f"container_cidr {spec.container_cidr} / block /{spec.block_mask} ({block_size} IPs)", blocks_total),
+            Limit("route_quota: one VPC route per node", spec.route_quota),
+        ]
+    else:
+        limits += [
+            Limit(f"container_cidr {spec.container_cidr} / {block_size}-IP blocks", blocks_total),
+            Limit("CCE tunnel network scale limit", TUNNEL_NODE_LIMIT),
+        ]
+    binding = min(limits, key=lambda lim: lim.max_nodes)
+    return limits, binding.max_nodes, binding.rule
+
+
+def _allocate_tunnel(spec: Spec, counts: list[int], blocks: list[IPv4Network]) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
+    """Blocks on demand: one per node when it joins, the next free one when it fills up."""
+    first, last = spec.container_cidr.network_address, spec.container_cidr.broadcast_address
+    free = iter(blocks)
+    owned = [[next(free)] for _ in counts]
+    result = []
+    for i, count in enumerate(counts):
+        ips: list[IPv4Address] = []
+        addrs = (a for a in owned[i][0] if a not in (first, last))
+        while len(ips) < count:
+            addr = next(addrs, None)
+            if addr is None:
+                block = next(free, None)
+                if block is None:
+                    raise SpecError(
+                        "pods_per_node",
+                        f"the pods need more {spec.tunnel_block_size}-IP blocks than container_cidr "
+                        f"{spec.container_cidr} holds ({len(blocks)})",
+                    )
+                owned[i].append(block)
+                addrs = (a for a in block if a not in (first, last))
+                continue
+            ips.append(addr)
+        result.append((owned[i], ips))
+    return result
+
+
+def _allocate_vpc(spec: Spec, counts: list[int], blocks: list[IPv4Network]) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
+    """One fixed block per node; network, gateway and broadcast are not pod IPs."""
+    result = []
+    for i, count in enumerate(counts):
+        block = blocks[i]
+        usable = list(block)[2:-1]
+        if count > len(usable):
+            raise SpecError(
+                "pods_per_node",
+                f"node-{i + 1} has {count} pods but a /{spec.block_mask} block holds {len(usable)} "
+                f"(block size - 3); raise block_mask's block size or lower the pods",
+            )
+        result.append(([block], usable[:count]))
+    return result
+
+
+def _flows(node: Node, pods: list[Pod], peers: list[tuple[int, Node]]) -> list[str]:
+    """br-int as a router: answer ARP, deliver to local pods, tunnel to the block owner, else the node."""
+    rmac_hex = "0x" + ROUTER_MAC.replace(":", "")
+    flows = [
+        # ARP responder: every ARP request gets the virtual router MAC as answer.
+        "table=0,priority=300,arp,arp_op=1,actions="
+        f"move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],mod_dl_src:{ROUTER_MAC},"
+        "load:0x2->NXM_OF_ARP_OP[],move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],"
+        f"load:{rmac_hex}->NXM_NX_ARP_SHA[],move:NXM_OF_ARP_TPA[]->NXM_NX_REG0[],"
+        "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],move:NXM_NX_REG0[]->NXM_OF_ARP_SPA[],IN_PORT",
+    ]
+    flows += [
+        f"table=0,priority=200,ip,nw_dst={p.ip},actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{p.mac},output:{p.ofport}"
+        for p in pods
+    ]
+    flows += [
+        f"table=0,priority=100,ip,nw_dst={block},actions=output:{ofport}"
+        for ofport, peer in peers
+        for block in peer.pod_cidrs
+    ]
+    flows += [
+        f"table=0,priority=10,ip,actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{node.gw_mac},output:{GW_OFPORT}",
+        "table=0,priority=0,actions=drop",
+    ]
+    return flows
+
+
+def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
+    """Compute the whole lab from a spec; raises SpecError when it does not fit."""
+    datapath = resolve_datapath(spec, ovs_kernel_available)
+    counts = spec.pod_counts()
+    subnet = spec.node_subnet
+    subnet_hosts = list(subnet.hosts()) if subnet.prefixlen < 31 else []
+    gateway, *rest = subnet_hosts or [None]
+    extra_hosts = ["ecs"] if spec.ecs else []
+    subnet_free = max(len(rest) - len(extra_hosts), 0)
+
+    if spec.model == "vpc":
+        block_size = 2 ** (32 - spec.block_mask)
+        if spec.container_cidr.prefixlen > spec.block_mask:
+            raise SpecError("block_mask", f"/{spec.block_mask} blocks do not fit in container_cidr {spec.container_cidr}")
+        blocks = list(spec.container_cidr.subnets(new_prefix=spec.block_mask))
+    else:
+        block_size = spec.tunnel_block_size
+        prefix = 32 - block_size.bit_length() + 1
+        if spec.container_cidr.prefixlen > prefix:
+            raise SpecError("tunnel_block_size", f"{block_size}-IP blocks do not fit in container_cidr {spec.container_cidr}")
+        blocks = list(spec.container_cidr.subnets(new_prefix=prefix))
+
+    limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, len(blocks))
+    if spec.nodes > max_nodes:
+        raise SpecError("nodes", f"{spec.nodes} nodes exceed the limit of {max_nodes} set by {binding}")
+
+    alloc = (_allocate_vpc if spec.model == "vpc" else _allocate_tunnel)(spec, counts, blocks)
+    pod_mtu = spec.mtu - VXLAN_OVERHEAD if spec.model == "tunnel" else spec.mtu
+    underlay_if = "br-phy" if datapath == "ovs-userspace" else "eth0"
+
+    router = Host("vpc-router", f"{spec.name}-vpc", str(gateway), "vpc-router")
+    nodes: list[Node] = []
+    pods: list[Pod] = []
+    for i, (node_blocks, ips) in enumerate(alloc):
+        node_ip = rest[i]
+        node = Node(
+            name=f"node-{i + 1}",
+            netns=f"{spec.name}-node-{i + 1}",
+            ip=str(node_ip),
+            underlay_if=underlay_if,
+            router_if=f"node-{i + 1}",
+            pod_cidrs=[str(b) for b in node_blocks],
+            gw_mac=_mac("0e:58", node_ip),
+            vtep_mac=_mac("0e:59", node_ip),
+        )
+        nodes.append(node)
+        for k, ip in enumerate(ips, start=1):
+            pods.append(
+                Pod(
+                    name=f"pod-{i + 1}-{k}",
+                    netns=f"{spec.name}-pod-{i + 1}-{k}",
+                    node=node.name,
+                    ip=str(ip),
+                    mac=_mac("0a:58", ip),
+                    host_if=f"veth-p{k}",
+                    ofport=POD_OFPORT_BASE + k,
+                )
+            )
+
+    hosts = [router]
+    if spec.ecs:
+        hosts.append(Host("ecs", f"{spec.name}-ecs", str(rest[-1]), "ecs", router_if="ecs"))
+
+    vpc_routes: list[Route] = []
+    if spec.model == "vpc":
+        vpc_routes = [Route(b, n.ip, f"{n.name} pod block") for n in nodes for b in n.pod_cidrs]
+
+    flows: dict[str, list[str]] = {}
+    if datapath in ("ovs-kernel", "ovs-userspace"):
+        for n in nodes:
+            peers = [(TUNNEL_OFPORT_BASE + j, m) for j, m in enumerate(nodes, start=1) if m is not n]
+            flows[n.name] = _flows(n, [p for p in pods if p.node == n.name], peers)
+
+    if spec.model == "vpc":
+        per_node = f"{block_size - 3} (/{spec.block_mask} block minus network, gateway and broadcast)"
+    else:
+        per_node = f"on demand, {block_size} IPs per block, while container_cidr has free blocks"
+    capacity = Capacity(
+        limits=limits,
+        max_nodes=max_nodes,
+        binding_rule=binding,
+        pods_per_node=per_node,
+        subnet_free_ips=subnet_free,
+        blocks_total=len(blocks),
+        blocks_used=sum(len(b) for b, _ in alloc),
+    )
+    return Plan(
+        name=spec.name,
+        model=spec.model,
+        datapath=datapath,
+        mtu=spec.mtu,
+        pod_mtu=pod_mtu,
+        vpc_cidr=str(spec.vpc_cidr),
+        node_subnet=str(spec.node_subnet),
+        container_cidr=str(spec.container_cidr),
+        service_cidr=str(spec.service_cidr),
+        block_size=block_size,
+        router=router,
+        nodes=nodes,
+        pods=pods,
+        hosts=hosts,
+        vpc_routes=vpc_routes,
+        capacity=capacity,
+        flows=flows,
+    )
