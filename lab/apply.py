@@ -56,7 +56,11 @@ def _build_vpc(plan: Plan) -> None:
     router = plan.router
     netns.sysctl(
         router.netns,
-        {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.send_redirects": "0", "net.ipv4.conf.default.send_redirects": "0"},
+        {
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.conf.all.send_redirects": "0",
+            "net.ipv4.conf.default.send_redirects": "0",
+        },
     )
     with netns.iproute(router.netns) as ipr:
         ipr.link("set", index=1, state="up")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ class Journal:
     def __init__(self, name: str) -> None:
         self.dir = lab_dir(name)
         self.file = self.dir / "journal.jsonl"
+        self._lock = threading.Lock()
 
     def exists(self) -> bool:
         return self.file.exists()
@@ -43,7 +45,7 @@ class Journal:
         self.file.touch()
 
     def add(self, **entry: Any) -> None:
-        with self.file.open("a") as f:
+        with self._lock, self.file.open("a") as f:
             f.write(json.dumps(entry) + "\n")
             f.flush()
             os.fsync(f.fileno())

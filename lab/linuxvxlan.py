@@ -29,7 +29,7 @@ def build(plan: Plan, journal: Journal, progress) -> None:
             ipr.addr("add", index=br, address=POD_GATEWAY, prefixlen=32)
             for pod in plan.pods_on(node.name):
                 ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
-                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=253)
+                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=253, prefsrc=node.ip)
             ipr.link(
                 "add",
                 ifname="vxlan0",

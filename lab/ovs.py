@@ -1,8 +1,243 @@
-"""placeholder"""
+"""Tunnel model on Open vSwitch: one OVS instance per node, VXLAN between nodes.
 
-def preflight(plan):
-    raise NotImplementedError
+Every node runs its own ovsdb-server and ovs-vswitchd inside its namespace,
+with a run directory of its own, exactly like a real node. `br-int` holds the
+pods, the node's `gw0` and one VXLAN port per remote node; its flows (computed
+in plan.py) make it a router: answer ARP, deliver local pods, tunnel to the
+node owning a block, hand everything else to the node kernel.
+
+Datapaths: `ovs-kernel` needs the openvswitch module. `ovs-userspace`
+(netdev) runs anywhere but tunnels natively only out of an OVS bridge that
+holds the underlay IP, so the node's eth0 becomes a port of `br-phy` and the
+node IP moves onto br-phy (the "br-phy pattern"); pod veths must not offload
+TX checksums (the userspace datapath does not complete them).
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import os
+import shutil
+import socket
+import struct
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from lab import netns, procs
+from lab.errors import LabError
+from lab.journal import Journal
+from lab.netns import link_index
+from lab.plan import GW_OFPORT, TUNNEL_OFPORT_BASE, VXLAN_PORT, Node, Plan
+
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+TOOLS = ("ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl")
+SIOCETHTOOL, ETHTOOL_STXCSUM = 0x8946, 0x17
 
 
-def build(plan, journal, progress):
-    raise NotImplementedError
+def kernel_available() -> bool:
+    """Whether the openvswitch kernel module is loaded or can be loaded here."""
+    if Path("/sys/module/openvswitch").exists():
+        return True
+    if shutil.which("modprobe") is None:
+        return False
+    return procs.run(None, ["modprobe", "-n", "-q", "openvswitch"], check=False).returncode == 0
+
+
+def preflight(plan: Plan) -> None:
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing or not Path(SCHEMA).exists():
+        raise LabError(f"Open vSwitch is not installed (missing {', '.join(missing) or SCHEMA}): run 'make setup'")
+    if plan.datapath == "ovs-kernel":
+        if procs.run(None, ["modprobe", "openvswitch"], check=False).returncode != 0:
+            raise LabError(
+                "datapath ovs-kernel: the openvswitch kernel module cannot be loaded on this machine; "
+                "use 'datapath: auto' or 'ovs-userspace' (the netdev datapath)"
+            )
+
+
+def rundir(plan_name: str, node: Node) -> Path:
+    return Journal(plan_name).dir / "ovs" / node.name
+
+
+class Instance:
+    """One node's OVS: its run directory, database socket and daemons."""
+
+    def __init__(self, directory: Path, ns: str) -> None:
+        self.dir = directory
+        self.ns = ns
+        self.db = f"unix:{directory}/db.sock"
+        self.env = {**os.environ, **{k: str(directory) for k in ("OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR")}}
+
+    def _daemon_args(self, name: str) -> list[str]:
+        d = self.dir
+        return [
+            f"--pidfile={d}/{name}.pid",
+            f"--unixctl={d}/{name}.ctl",
+            f"--log-file={d}/{name}.log",
+            "--detach",
+            "--no-chdir",
+        ]
+
+    def _run(self, argv: list[str], ns: str | None = None, stdin: str | None = None) -> str:
+        full = ["ip", "netns", "exec", ns, *argv] if ns else argv
+        res = subprocess.run(full, input=stdin, capture_output=True, text=True, env=self.env, timeout=30)
+        if res.returncode != 0:
+            raise LabError(f"{argv[0]} for {self.ns} failed: {(res.stderr or res.stdout).strip()}")
+        return res.stdout
+
+    def start(self, journal: Journal) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._run(["ovsdb-tool", "create", f"{self.dir}/conf.db", SCHEMA])
+        journal.add(pidfile=f"{self.dir}/ovsdb-server.pid")
+        self._run(
+            [
+                "ovsdb-server",
+                f"{self.dir}/conf.db",
+                f"--remote=punix:{self.dir}/db.sock",
+                *self._daemon_args("ovsdb-server"),
+            ],
+            ns=self.ns,
+        )
+        self.vsctl("--no-wait", "init")
+        journal.add(pidfile=f"{self.dir}/ovs-vswitchd.pid")
+        self._run(["ovs-vswitchd", self.db, *self._daemon_args("ovs-vswitchd")], ns=self.ns)
+
+    def vsctl(self, *args: str) -> str:
+        return self._run(["ovs-vsctl", f"--db={self.db}", "--timeout=20", *args])
+
+    def ofctl(self, *args: str, stdin: str | None = None) -> str:
+        return self._run(["ovs-ofctl", *args], stdin=stdin)
+
+    def appctl(self, *args: str) -> str:
+        return self._run(["ovs-appctl", f"--target={self.dir}/ovs-vswitchd.ctl", *args])
+
+
+def _tx_csum_off(ns: str, ifname: str) -> None:
+    """`ethtool -K IF tx off` through the ioctl, without a process per veth."""
+    with netns.inside(ns):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock:
+        data = array.array("B", struct.pack("II", ETHTOOL_STXCSUM, 0))
+        addr, _ = data.buffer_info()
+        ifreq = struct.pack("16sP", ifname.encode(), addr)
+        fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
+
+
+def _phy_mac(node: Node) -> str:
+    """br-phy's MAC, fixed so every node can pre-seed its tunnel neighbour table."""
+    return "0e:57" + node.gw_mac[5:]
+
+
+def _configure(plan: Plan, node: Node, inst: Instance) -> None:
+    userspace = plan.datapath == "ovs-userspace"
+    dp = "netdev" if userspace else "system"
+    pods = plan.pods_on(node.name)
+    cmd: list[str] = []
+    if userspace:
+        cmd += [
+            "--",
+            "add-br",
+            "br-phy",
+            "--",
+            "set",
+            "bridge",
+            "br-phy",
+            f"datapath_type={dp}",
+            f'other_config:hwaddr="{_phy_mac(node)}"',
+            "--",
+            "add-port",
+            "br-phy",
+            "eth0",
+        ]
+    cmd += [
+        "--",
+        "add-br",
+        "br-int",
+        "--",
+        "set",
+        "bridge",
+        "br-int",
+        f"datapath_type={dp}",
+        "fail_mode=secure",
+        "--",
+        "add-port",
+        "br-int",
+        "gw0",
+        "--",
+        "set",
+        "interface",
+        "gw0",
+        "type=internal",
+        f"ofport_request={GW_OFPORT}",
+        f'mac="{node.gw_mac}"',
+        f"mtu_request={plan.pod_mtu}",
+    ]
+    for pod in pods:
+        cmd += [
+            "--",
+            "add-port",
+            "br-int",
+            pod.host_if,
+            "--",
+            "set",
+            "interface",
+            pod.host_if,
+            f"ofport_request={pod.ofport}",
+        ]
+    for j, peer in enumerate(plan.nodes, start=1):
+        if peer is node:
+            continue
+        port = f"vx-{peer.name}"
+        cmd += [
+            "--",
+            "add-port",
+            "br-int",
+            port,
+            "--",
+            "set",
+            "interface",
+            port,
+            "type=vxlan",
+            f"options:remote_ip={peer.ip}",
+            f"options:dst_port={VXLAN_PORT}",
+            "options:key=1",
+            f"ofport_request={TUNNEL_OFPORT_BASE + j}",
+        ]
+    inst.vsctl(*cmd)
+    inst.ofctl("add-flows", f"unix:{inst.dir}/br-int.mgmt", "-", stdin="\n".join(plan.flows[node.name]) + "\n")
+
+    prefixlen = IPv4Network(plan.node_subnet).prefixlen
+    with netns.iproute(node.netns) as ipr:
+        if userspace:
+            eth0, phy = link_index(ipr, "eth0"), link_index(ipr, "br-phy")
+            ipr.flush_addr(index=eth0)
+            ipr.link("set", index=phy, mtu=plan.mtu, state="up")
+            ipr.addr("add", index=phy, address=node.ip, prefixlen=prefixlen)
+            ipr.route("add", dst="0.0.0.0/0", gateway=plan.router.ip, oif=phy)
+        gw0 = link_index(ipr, "gw0")
+        ipr.link("set", index=gw0, mtu=plan.pod_mtu, state="up")
+        ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=253)
+    if userspace:
+        for pod in pods:
+            _tx_csum_off(node.netns, pod.host_if)
+            _tx_csum_off(pod.netns, "eth0")
+        for peer in plan.nodes:
+            if peer is not node:
+                inst.appctl("tnl/neigh/set", "br-phy", peer.ip, _phy_mac(peer))
+
+
+def build(plan: Plan, journal: Journal, progress) -> None:
+    """Start every node's OVS in parallel, then wire its bridges and flows."""
+
+    def one(node: Node) -> None:
+        inst = Instance(rundir(plan.name, node), node.netns)
+        inst.start(journal)
+        _configure(plan, node, inst)
+
+    progress(f"starting {len(plan.nodes)} OVS instances ({plan.datapath})")
+    with ThreadPoolExecutor(max_workers=min(8, len(plan.nodes))) as pool:
+        for future in [pool.submit(one, n) for n in plan.nodes]:
+            future.result()

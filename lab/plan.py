@@ -143,7 +143,9 @@ def _capacity(spec: Spec, subnet_free: int, block_size: int, blocks_total: int) 
     return limits, binding.max_nodes, binding.rule
 
 
-def _allocate_tunnel(spec: Spec, counts: list[int], blocks: list[IPv4Network]) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
+def _allocate_tunnel(
+    spec: Spec, counts: list[int], blocks: list[IPv4Network]
+) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
     """Blocks on demand: one per node when it joins, the next free one when it fills up."""
     first, last = spec.container_cidr.network_address, spec.container_cidr.broadcast_address
     free = iter(blocks)
@@ -170,7 +172,9 @@ def _allocate_tunnel(spec: Spec, counts: list[int], blocks: list[IPv4Network]) -
     return result
 
 
-def _allocate_vpc(spec: Spec, counts: list[int], blocks: list[IPv4Network]) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
+def _allocate_vpc(
+    spec: Spec, counts: list[int], blocks: list[IPv4Network]
+) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
     """One fixed block per node; network, gateway and broadcast are not pod IPs."""
     result = []
     for i, count in enumerate(counts):
@@ -226,13 +230,17 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
     if spec.model == "vpc":
         block_size = 2 ** (32 - spec.block_mask)
         if spec.container_cidr.prefixlen > spec.block_mask:
-            raise SpecError("block_mask", f"/{spec.block_mask} blocks do not fit in container_cidr {spec.container_cidr}")
+            raise SpecError(
+                "block_mask", f"/{spec.block_mask} blocks do not fit in container_cidr {spec.container_cidr}"
+            )
         blocks = list(spec.container_cidr.subnets(new_prefix=spec.block_mask))
     else:
         block_size = spec.tunnel_block_size
         prefix = 32 - block_size.bit_length() + 1
         if spec.container_cidr.prefixlen > prefix:
-            raise SpecError("tunnel_block_size", f"{block_size}-IP blocks do not fit in container_cidr {spec.container_cidr}")
+            raise SpecError(
+                "tunnel_block_size", f"{block_size}-IP blocks do not fit in container_cidr {spec.container_cidr}"
+            )
         blocks = list(spec.container_cidr.subnets(new_prefix=prefix))
 
     limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, len(blocks))
@@ -317,4 +325,20 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
         vpc_routes=vpc_routes,
         capacity=capacity,
         flows=flows,
+    )
+
+
+def plan_from_dict(data: dict) -> Plan:
+    """Rebuild a Plan saved with `Plan.to_dict()` (the lab's plan.json)."""
+    cap = data["capacity"]
+    return Plan(
+        **{
+            **data,
+            "router": Host(**data["router"]),
+            "nodes": [Node(**n) for n in data["nodes"]],
+            "pods": [Pod(**p) for p in data["pods"]],
+            "hosts": [Host(**h) for h in data["hosts"]],
+            "vpc_routes": [Route(**r) for r in data["vpc_routes"]],
+            "capacity": Capacity(**{**cap, "limits": [Limit(**lim) for lim in cap["limits"]]}),
+        }
     )

@@ -16,7 +16,9 @@ from pathlib import Path
 from lab.errors import LabError
 
 
-def run(netns: str | None, argv: list[str], *, input: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    netns: str | None, argv: list[str], *, input: str | None = None, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run a command (inside `netns` when given) and return its result."""
     full = ["ip", "netns", "exec", netns, *argv] if netns else argv
     try:
@@ -40,22 +42,30 @@ def pid_of(pidfile: str | Path) -> int | None:
 
 
 def stop(pidfile: str | Path, timeout: float = 3.0) -> bool:
-    """End the process behind `pidfile` (TERM, then KILL). True if one was running."""
+    """End the process behind `pidfile` (TERM, then KILL) and wait until it is gone."""
     pid = pid_of(pidfile)
     if pid is None:
         return False
+    born = _stat(pid)[19]
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pid_of(pidfile) != pid or _zombie(pid):
-            return True
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
+    while _running(pid, born):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline += timeout
+        time.sleep(0.01)
     return True
 
 
-def _zombie(pid: int) -> bool:
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (state is [0], start time [19])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _running(pid: int, born: str) -> bool:
+    """Alive and still the same process (same start time), not a zombie."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        fields = _stat(pid)
     except OSError:
-        return True
+        return False
+    return fields[19] == born and fields[0] != "Z"

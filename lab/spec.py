@@ -91,7 +91,9 @@ def _check_planes(spec: Spec) -> None:
             "pods_per_node", f"lists {len(spec.pods_per_node)} counts but nodes is {spec.nodes}; give one per node"
         )
     if spec.model == "vpc" and spec.datapath not in ("auto",):
-        raise SpecError("datapath", f"{spec.datapath!r} is a tunnel datapath; the VPC model routes without one (use auto)")
+        raise SpecError(
+            "datapath", f"{spec.datapath!r} is a tunnel datapath; the VPC model routes without one (use auto)"
+        )
 
 
 def _first_error(exc: ValidationError) -> SpecError:
