@@ -21,6 +21,8 @@ from lab.teardown import undo
 
 Progress = Callable[[str], None]
 SCOPE_LINK = 253
+# The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
+IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
 
 
 def _quiet(_: str) -> None:
@@ -126,6 +128,7 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
         for ns in plan.netns_names():
             netns.create(ns)
             journal.add(netns=ns)
+            netns.sysctl(ns, IPV6_OFF)
         progress("wiring the VPC: router, node NICs, ECS")
         _build_vpc(plan)
         for node in plan.nodes:

@@ -126,6 +126,22 @@ def _tx_csum_off(ns: str, ifname: str) -> None:
         fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
 
 
+def _kernel_off_ovs_ports(ns: str, ports: list[str]) -> None:
+    """Keep the node kernel off the ports userspace OVS reads (as a DPDK-bound NIC would be).
+
+    OVS reads them through AF_PACKET, which sees a frame before the netdev
+    ingress hook; without this drop the node stack would also take frames
+    arriving there (ARP answered twice, broadcasts handled twice).
+    """
+    devices = ", ".join(f'"{p}"' for p in ports)
+    rules = (
+        "table netdev cce_ovs_ports {\n"
+        f"  chain ingress {{ type filter hook ingress devices = {{ {devices} }} priority 0; policy drop; }}\n"
+        "}\n"
+    )
+    procs.run(ns, ["nft", "-f", "-"], input=rules)
+
+
 def _phy_mac(node: Node) -> str:
     """br-phy's MAC, fixed so every node can pre-seed its tunnel neighbour table."""
     return "0e:57" + node.gw_mac[5:]
@@ -221,6 +237,7 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
         ipr.link("set", index=gw0, mtu=plan.pod_mtu, state="up")
         ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=253)
     if userspace:
+        _kernel_off_ovs_ports(node.netns, ["eth0", *(p.host_if for p in pods)])
         for pod in pods:
             _tx_csum_off(node.netns, pod.host_if)
             _tx_csum_off(pod.netns, "eth0")

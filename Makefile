@@ -1,0 +1,77 @@
+# cce-lab: set a machine up, run the demo, test, lint.
+#
+#   make setup   # as root on Debian/Ubuntu: python venv + packages + Ansible provisioning
+#   make demo    # setup, then `cce-lab demo`
+#   make test    # setup, then pytest (fails if no test was collected)
+#   make lint    # ruff check + ruff format --check
+#   make clean   # remove the venv, caches and Ansible run logs (never lab state in /run/cce-lab)
+#
+# setup is cheap to repeat: the venv is (re)installed only when pyproject.toml
+# changes or the venv is broken, and the playbook is idempotent (changed=0).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Inside the venv, so removing the venv also forgets that it was installed.
+STAMP := $(VENV)/.cce-lab-installed
+# What the bootstrap needs before Python can run anything: venv/pip for the
+# venv, python3-apt for Ansible's apt module on /usr/bin/python3.
+BOOTSTRAP_PKGS := python3-venv python3-pip python3-apt
+LINT_PATHS := lab tests benchmarks
+# e.g. make setup PROVISION_ARGS='--tags base --check'
+PROVISION_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup bootstrap demo test lint clean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+setup: $(STAMP)
+	@$(PY) -c 'import lab.provision, ansible_runner, pytest' 2>/dev/null || { \
+	  echo "setup: the venv is incomplete, reinstalling" >&2; rm -f $(STAMP); $(MAKE) --no-print-directory $(STAMP); }
+	$(PY) -m lab.provision $(PROVISION_ARGS)
+
+# Always checked (three dpkg-query calls); apt runs only when something is missing.
+bootstrap:
+	@command -v dpkg-query >/dev/null || { echo "setup: needs a Debian/Ubuntu host (dpkg, apt)" >&2; exit 1; }
+	@missing=""; \
+	for p in $(BOOTSTRAP_PKGS); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q ' installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "setup: missing packages:$$missing; run 'make setup' as root" >&2; exit 1; fi; \
+	  echo "setup: installing$$missing"; \
+	  apt-get update; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml | bootstrap
+	@if [ ! -x $(PY) ] || ! grep -qx 'include-system-site-packages = true' $(VENV)/pyvenv.cfg; then \
+	  echo "/usr/bin/python3 -m venv --system-site-packages $(VENV)"; \
+	  /usr/bin/python3 -m venv --system-site-packages $(VENV); \
+	fi
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/cce-lab demo
+
+test: setup
+	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ "$$rc" -eq 5 ]; then \
+	  echo "make test: FAILED: pytest collected no tests (exit 5); a run that tests nothing is not a pass" >&2; exit 1; \
+	fi; \
+	exit "$$rc"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build playbooks/.runner *.egg-info
+	find $(LINT_PATHS) -type d -name __pycache__ -prune -exec rm -rf {} +
