@@ -21,7 +21,7 @@ STAMP := $(VENV)/.cce-lab-installed
 # What the bootstrap needs before Python can run anything: venv/pip for the
 # venv, python3-apt for Ansible's apt module on /usr/bin/python3.
 BOOTSTRAP_PKGS := python3-venv python3-pip python3-apt
-LINT_PATHS := lab tests benchmarks
+LINT_PATHS := $(wildcard lab tests benchmarks)
 # e.g. make setup PROVISION_ARGS='--tags base --check'
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
@@ -74,4 +74,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build playbooks/.runner *.egg-info
-	find $(LINT_PATHS) -type d -name __pycache__ -prune -exec rm -rf {} +
+	find . -name .git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

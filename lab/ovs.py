@@ -50,12 +50,11 @@ def preflight(plan: Plan) -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing or not Path(SCHEMA).exists():
         raise LabError(f"Open vSwitch is not installed (missing {', '.join(missing) or SCHEMA}): run 'make setup'")
-    if plan.datapath == "ovs-kernel":
-        if procs.run(None, ["modprobe", "openvswitch"], check=False).returncode != 0:
-            raise LabError(
-                "datapath ovs-kernel: the openvswitch kernel module cannot be loaded on this machine; "
-                "use 'datapath: auto' or 'ovs-userspace' (the netdev datapath)"
-            )
+    if plan.datapath == "ovs-kernel" and procs.run(None, ["modprobe", "openvswitch"], check=False).returncode != 0:
+        raise LabError(
+            "datapath ovs-kernel: the openvswitch kernel module cannot be loaded on this machine; "
+            "use 'datapath: auto' or 'ovs-userspace' (the netdev datapath)"
+        )
 
 
 def rundir(plan_name: str, node: Node) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lab.checks import Result
@@ -81,7 +82,7 @@ def print_status(console: Console, st: dict[str, Any]) -> None:
 def print_checks(console: Console, name: str, model: str, results: list[Result]) -> None:
     table = Table("scenario", "expected", "actual", "", "detail", title=f"{name} ({model} model)", title_justify="left")
     for r in results:
-        table.add_row(r.scenario, r.expected, r.actual, _mark(r.ok), r.detail)
+        table.add_row(escape(r.scenario), r.expected, escape(r.actual), _mark(r.ok), escape(r.detail))
     console.print(table)
     failed = sum(not r.ok for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed")

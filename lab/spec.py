@@ -11,10 +11,10 @@ from __future__ import annotations
 import importlib.util
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from lab.errors import SpecError
 
@@ -24,6 +24,9 @@ Datapath = Literal["auto", "ovs-kernel", "ovs-userspace", "linux-vxlan"]
 # CCE's defaults (cce_10_0282, cce_10_0283, cce_bestpractice_00004).
 DEFAULT_SERVICE_CIDR = IPv4Network("10.247.0.0/16")
 VXLAN_OVERHEAD = 50
+# Counts are whole numbers only: YAML's `yes` must not become 1 node.
+Count = Annotated[int, Strict()]
+CIDR_FIELDS = ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")
 
 
 class Spec(BaseModel):
@@ -40,14 +43,23 @@ class Spec(BaseModel):
     node_subnet: IPv4Network = IPv4Network("192.168.0.0/24")
     container_cidr: IPv4Network = IPv4Network("172.16.0.0/16")
     service_cidr: IPv4Network = DEFAULT_SERVICE_CIDR
-    nodes: int = Field(default=3, ge=1, le=2000)
-    pods_per_node: int | list[int] = Field(default=2)
-    block_mask: int = Field(default=25, ge=24, le=28, description="VPC model: per-node pod block mask")
-    tunnel_block_size: int = Field(default=16, description="tunnel model: IPs per on-demand block")
-    route_quota: int = Field(default=200, ge=1, description="VPC route table quota")
-    mtu: int = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
+    nodes: Count = Field(default=3, ge=1, le=2000)
+    pods_per_node: Count | list[Count] = Field(default=2)
+    block_mask: Count = Field(default=25, ge=24, le=28, description="VPC model: per-node pod block mask")
+    tunnel_block_size: Count = Field(default=16, description="tunnel model: IPs per on-demand block")
+    route_quota: Count = Field(default=200, ge=1, description="VPC route table quota")
+    mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
     datapath: Datapath = "auto"
     ecs: bool = Field(default=False, description="add an ECS: a VM in the node subnet outside the cluster")
+
+    @field_validator(*CIDR_FIELDS, mode="before")
+    @classmethod
+    def _cidr_has_prefix(cls, value: Any) -> Any:
+        if isinstance(value, str) and "/" not in value:
+            raise ValueError(
+                f"{value!r} is not an IPv4 network in CIDR form: the /prefix length is missing (e.g. 172.16.0.0/16)"
+            )
+        return value
 
     @field_validator("pods_per_node")
     @classmethod
@@ -98,9 +110,13 @@ def _check_planes(spec: Spec) -> None:
 
 def _first_error(exc: ValidationError) -> SpecError:
     err = exc.errors()[0]
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "topology"
+    loc = err["loc"]
+    # After the key itself, keep list indices only: other parts are pydantic's union branch names.
+    field = (str(loc[0]) + "".join(f"[{p}]" for p in loc[1:] if isinstance(p, int))) if loc else "topology"
     msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    if field.startswith("pods_per_node") and err["type"] in ("int_type", "int_parsing", "list_type"):
+        msg = "must be a whole number of pods, or a list with one whole number per node"
+    elif err["type"] == "extra_forbidden":
         msg = f"unknown key (allowed: {', '.join(Spec.model_fields)})"
     elif err["type"] == "missing":
         msg = "required key is missing"

@@ -214,14 +214,9 @@ def test_build_spec_accepts_a_spec_but_still_checks_planes() -> None:
     _assert_clear(_spec_error(bad), "service_cidr", ("overlap", "container_cidr"))
 
 
-# ---------------------------------------------------------------- known bugs
+# ------------------------------------------------- fixed bugs (regression tests)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a wrong type for pods_per_node (int | list[int]) reports pydantic's union branch as the field "
-    "('pods_per_node.int') and, for a list with a bad element, the int branch's message instead of the element",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("value", "fields"),
     [
@@ -234,11 +229,6 @@ def test_pods_per_node_wrong_type_names_the_field(value: object, fields: set[str
     assert err.field in fields
 
 
-@pytest.mark.xfail(
-    reason="BUG: booleans are accepted for integer keys (pydantic lax mode): YAML 'nodes: yes' becomes 1 node "
-    "and 'pods_per_node: true' 1 pod, silently",
-    strict=True,
-)
 @pytest.mark.parametrize("key", ["nodes", "pods_per_node"])
 def test_yaml_boolean_is_not_a_count(tmp_path: Path, key: str) -> None:
     path = tmp_path / "lab.yaml"
@@ -248,12 +238,6 @@ def test_yaml_boolean_is_not_a_count(tmp_path: Path, key: str) -> None:
     assert info.value.field == key
 
 
-@pytest.mark.xfail(
-    reason="BUG: a bare address without a prefix length (container_cidr: 172.16.0.0) is accepted as a /32 network "
-    "instead of being rejected as 'not in CIDR form'; the mistake then surfaces later under another field "
-    "(node_subnet for vpc_cidr, tunnel_block_size in make_plan for container_cidr) or not at all (service_cidr)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("key", "value"),
     [
