@@ -21,7 +21,7 @@ from lab.journal import Journal, list_labs
 from lab.plan import Plan, make_plan
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 DEFAULT_DEMO = ["topologies/tunnel.yaml", "topologies/vpc.yaml"]
 
 
@@ -164,6 +164,12 @@ def cmd_check(a: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_provision(argv: list[str]) -> int:
+    from lab import provision  # ansible-runner is only imported when provisioning
+
+    return provision.main(argv)
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     _need_root()
     runs = []
@@ -236,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="results as JSON")
     sp.set_defaults(func=cmd_check)
 
+    sp = sub.add_parser(
+        "provision", help="set this machine (or an inventory) up with playbooks/site.yml through ansible-runner"
+    )
+    sp.add_argument("args", nargs="*", help="[--check] [--tags a,b] [--inventory FILE] [PLAYBOOK] (see provision -h)")
+
     sp = sub.add_parser("demo", help="build each topology, check it, tear it down, compare side by side")
     sp.add_argument("files", nargs="*", default=DEFAULT_DEMO, help=f"topologies (default: {' '.join(DEFAULT_DEMO)})")
     sp.set_defaults(func=cmd_demo)
@@ -243,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["provision"]:  # its options belong to lab.provision
+        return cmd_provision(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -212,7 +212,10 @@ def provision(
     Progress, the recap and any failure summary go to stderr unless `quiet`.
     `check` runs Ansible in check mode: it reports what would change, changing nothing.
     """
-    import ansible_runner  # slow to import; only the provisioning path needs it
+    try:
+        import ansible_runner  # only the provisioning path needs it
+    except ImportError as exc:
+        raise LabError("ansible-runner is not installed in this environment: run 'make setup'") from exc
 
     book = _resolve(playbook, "playbook")
     inv = _resolve(inventory or DEFAULT_INVENTORY, "inventory")
