@@ -20,7 +20,7 @@ from lab.errors import LabError
 from lab.journal import Journal, list_labs
 from lab.plan import Plan, make_plan
 
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 DEFAULT_DEMO = ["topologies/tunnel.yaml", "topologies/vpc.yaml"]
 
