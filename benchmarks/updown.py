@@ -28,10 +28,12 @@ CASES = [
 def _timed(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one CLI run."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
+    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # collected here, not by Popen
     elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"cce-lab {' '.join(args)} failed (exit {proc.returncode}): nothing timed")
     return elapsed, usage.ru_maxrss
 
 
@@ -54,9 +56,11 @@ def main() -> int:
         ups, downs, rss, datapath = [], [], [], ""
         for k in range(args.runs):
             print(f"{label}: run {k + 1}/{args.runs}", file=sys.stderr)
-            t_up, kib = _timed(["up", *up_args])
-            datapath = datapath or _datapath(name)
-            t_down, _ = _timed(["down", name])
+            try:
+                t_up, kib = _timed(["up", *up_args])
+                datapath = datapath or _datapath(name)
+            finally:
+                t_down, _ = _timed(["down", name])
             ups.append(t_up)
             downs.append(t_down)
             rss.append(kib)

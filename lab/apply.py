@@ -23,6 +23,13 @@ Progress = Callable[[str], None]
 SCOPE_LINK = 253
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+# Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).
+NODE_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+    "net.ipv4.conf.all.accept_redirects": "0",
+}
 
 
 def _quiet(_: str) -> None:
@@ -81,15 +88,6 @@ def _build_vpc(plan: Plan) -> None:
 
 def _build_node_nic(plan: Plan, node_ns: str, ip: str) -> None:
     prefixlen = IPv4Network(plan.node_subnet).prefixlen
-    netns.sysctl(
-        node_ns,
-        {
-            "net.ipv4.ip_forward": "1",
-            "net.ipv4.conf.all.rp_filter": "0",
-            "net.ipv4.conf.default.rp_filter": "0",
-            "net.ipv4.conf.all.accept_redirects": "0",
-        },
-    )
     _host_side(node_ns, ip, prefixlen, plan.mtu, plan.router.ip)
 
 
@@ -115,6 +113,8 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
     journal = Journal(plan.name)
     if journal.exists():
         if journal.complete():
+            if journal.plan() != plan.to_dict():
+                raise LabError(f"a different lab named {plan.name} is up: run 'cce-lab down {plan.name}' first")
             return False
         raise LabError(f"lab {plan.name} has leftovers of an interrupted run: run 'cce-lab down {plan.name}' first")
     clash = [ns for ns in plan.netns_names() if netns.exists(ns)]
@@ -125,10 +125,12 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
     journal.start(plan.to_dict())
     try:
         progress(f"creating {len(plan.netns_names())} namespaces")
+        nodes = {n.netns for n in plan.nodes}
         for ns in plan.netns_names():
+            journal.add(netns=ns)  # recorded first: a kill right after create still leaves it named
             netns.create(ns)
-            journal.add(netns=ns)
-            netns.sysctl(ns, IPV6_OFF)
+            # Before any device exists, so every interface inherits these defaults.
+            netns.sysctl(ns, {**IPV6_OFF, **NODE_SYSCTLS} if ns in nodes else IPV6_OFF)
         progress("wiring the VPC: router, node NICs, ECS")
         _build_vpc(plan)
         for node in plan.nodes:
@@ -143,7 +145,10 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
         journal.add(done=True)
     except BaseException as exc:
         progress("failed; removing what was created")
-        undo(journal)
+        try:
+            undo(journal)
+        except Exception as cleanup:  # report both: the cause first
+            raise LabError(f"up failed: {exc}; and removing it failed too: {cleanup}") from exc
         if isinstance(exc, LabError | KeyboardInterrupt):
             raise
         raise LabError(f"up failed: {exc}") from exc

@@ -52,6 +52,8 @@ def _pairs(plan: Plan) -> dict[str, tuple[str, str, str]]:
         pairs["node -> node"] = (n1.netns, n2.netns, n2.ip)
     ecs = next((h for h in plan.hosts if h.role == "ecs"), None)
     target = (remote or p1)[:1]
+    if ecs:  # the positive control: a blocked pod IP must not just be a dead ECS
+        pairs["ECS -> node IP"] = (ecs.netns, n2.netns, n2.ip)
     if ecs and target:
         pairs["ECS -> pod IP"] = (ecs.netns, target[0].netns, target[0].ip)
     return pairs
@@ -74,7 +76,7 @@ def _mtu(plan: Plan) -> Iterator[Result]:
     over = probe.ping(src[0].netns, dst[0].ip, size=payload + 1, dont_fragment=True)
     largest = plan.pod_mtu if fits.ok and not over.ok else None
     yield Result(
-        "path MTU, pod -> pod (largest DF packet)",
+        "pod MTU: largest DF packet pod -> pod across nodes",
         str(plan.pod_mtu),
         str(largest) if largest else ("larger" if over.ok else "smaller"),
         f"{payload + 28} B passes: {fits.ok}; {payload + 29} B passes: {over.ok} ({over.detail})",
@@ -87,8 +89,12 @@ def _encapsulation(plan: Plan) -> Iterator[Result]:
         return
     src, dst = plan.pods_on(n1.name)[0], plan.pods_on(n2.name)[0]
     tunnel = plan.model == "tunnel"
-    frames = probe.capture_during(n1.netns, "eth0", lambda: probe.ping(src.netns, dst.ip), dst=dst.ip)
     expected = "VXLAN (UDP 4789)" if tunnel else "bare pod IPs"
+    try:
+        frames = probe.capture_during(n1.netns, "eth0", lambda: probe.ping(src.netns, dst.ip), dst=dst.ip)
+    except OSError as exc:
+        yield Result(f"encapsulation on the wire, {n1.name} -> {n2.name}", expected, "capture failed", str(exc))
+        return
     if not frames:
         actual, detail = "nothing captured", f"no frame to {dst.ip} on {n1.name} eth0"
     else:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lab import apply, checks, ovs, report, spec, status, teardown
-from lab.errors import LabError
+from lab.errors import LabError, UsageError
 from lab.journal import Journal, list_labs
 from lab.plan import Plan, make_plan
 
@@ -39,13 +39,14 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise LabError(f"--param {pair!r}: use KEY=VALUE")
+            raise UsageError(f"--param {pair!r}: use KEY=VALUE")
         params[key] = value
     return params
 
 
-def _plan_file(path: str, params: list[str]) -> Plan:
-    return make_plan(spec.load(path, _params(params)), ovs.kernel_available())
+def _plan_file(path: str, params: list[str], for_up: bool = False) -> Plan:
+    """Spec -> plan; `up` really loads the OVS module where it can, so `auto` picks what will work."""
+    return make_plan(spec.load(path, _params(params)), ovs.kernel_available(load=for_up))
 
 
 def _lab_name(arg: str | None) -> str:
@@ -79,7 +80,7 @@ def _up(plan: Plan) -> bool:
 
 def cmd_up(a: argparse.Namespace) -> int:
     _need_root()
-    plan = _plan_file(a.file, a.param)
+    plan = _plan_file(a.file, a.param, for_up=True)
     if _up(plan):
         err.print(f"next: cce-lab check {plan.name} | cce-lab status {plan.name} | cce-lab down {plan.name}")
     return 0
@@ -120,7 +121,7 @@ def cmd_exec(a: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise LabError("exec: give a command after --, e.g. cce-lab exec pod-1-1 -- ip addr")
+        raise UsageError("exec: give a command after --, e.g. cce-lab exec pod-1-1 -- ip addr")
     ns = _resolve_netns(target)
     os.execvp("ip", ["ip", "netns", "exec", ns, *command])
     return 1  # not reached
@@ -134,7 +135,7 @@ def _resolve_netns(target: str) -> str:
     for name in labs:
         plan = status.load_plan(name)
         for ns_owner in [*plan.hosts, *plan.nodes, *plan.pods]:
-            if target in (ns_owner.netns,) or short == ns_owner.name:
+            if target == ns_owner.netns or short == ns_owner.name:
                 found.append(ns_owner.netns)
     if len(found) == 1:
         return found[0]
@@ -145,7 +146,11 @@ def _resolve_netns(target: str) -> str:
 
 def cmd_check(a: argparse.Namespace) -> int:
     _need_root()
-    plan = status.load_plan(status.pick_lab(a.name))
+    name = status.pick_lab(a.name)
+    state = status.lab_status(name)["state"]
+    if state != "up":
+        raise LabError(f"lab {name} is {state}: bring it down and up again before checking it")
+    plan = status.load_plan(name)
     results = checks.run_checks(plan, None if a.json else _progress)
     if a.json:
         print(
@@ -173,10 +178,11 @@ def cmd_provision(argv: list[str]) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     _need_root()
     runs = []
-    for path in a.files:
-        plan = _plan_file(path, [])
+    plans = [(path, _plan_file(path, [], for_up=True)) for path in a.files]  # bad input fails before any up
+    for path, plan in plans:
         err.rule(f"{plan.name}: {plan.model} model from {path}")
-        _up(plan)
+        if not _up(plan):
+            raise LabError(f"lab {plan.name} was already up; the demo leaves it alone ('cce-lab down {plan.name}')")
         try:
             results = checks.run_checks(plan, _progress)
             report.print_checks(out, plan.name, plan.model, results)
@@ -263,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         return exc.exit_code
+    except OSError as exc:  # the kernel said no (a namespace vanished, a device is missing)
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -9,6 +9,12 @@ class LabError(Exception):
     exit_code = 1
 
 
+class UsageError(LabError):
+    """Bad command-line arguments."""
+
+    exit_code = 2
+
+
 class SpecError(LabError):
     """Bad topology input: names the field and the rule it breaks."""
 

@@ -8,6 +8,7 @@ exactly as a finished one, and nothing the journal does not name is touched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,10 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lab.errors import LabError
+
 STATE_ROOT = Path(os.environ.get("CCE_LAB_STATE", "/run/cce-lab"))
 
 
 def lab_dir(name: str) -> Path:
+    """Where lab `name` keeps its plan, journal and daemon run directories."""
     return STATE_ROOT / name
 
 
@@ -40,9 +44,13 @@ class Journal:
         return self.file.exists()
 
     def start(self, plan: dict[str, Any]) -> None:
+        """Claim the lab name: exactly one `up` can create the journal."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.file.open("x").close()
+        except FileExistsError:
+            raise LabError(f"lab {self.dir.name} is being built or was left by another run") from None
         (self.dir / "plan.json").write_text(json.dumps(plan, indent=1))
-        self.file.touch()
 
     def add(self, **entry: Any) -> None:
         with self._lock, self.file.open("a") as f:
@@ -63,5 +71,5 @@ class Journal:
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-        if STATE_ROOT.is_dir() and not any(STATE_ROOT.iterdir()):
+        with contextlib.suppress(OSError):  # another lab may still be there
             STATE_ROOT.rmdir()

@@ -21,44 +21,46 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from pathlib import Path
 
 from lab import netns, procs
 from lab.errors import LabError
-from lab.journal import Journal
+from lab.journal import Journal, lab_dir
 from lab.netns import link_index
-from lab.plan import GW_OFPORT, TUNNEL_OFPORT_BASE, VXLAN_PORT, Node, Plan
+from lab.plan import GW_OFPORT, TUNNEL_OFPORT_BASE, VXLAN_PORT, VXLAN_VNI, Node, Plan
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 TOOLS = ("ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl")
 SIOCETHTOOL, ETHTOOL_STXCSUM = 0x8946, 0x17
 
 
-def kernel_available() -> bool:
-    """Whether the openvswitch kernel module is loaded or can be loaded here."""
+def kernel_available(load: bool = False) -> bool:
+    """Whether the openvswitch kernel module is loaded, or loadable (`load`: really load it)."""
     if Path("/sys/module/openvswitch").exists():
         return True
     if shutil.which("modprobe") is None:
         return False
-    return procs.run(None, ["modprobe", "-n", "-q", "openvswitch"], check=False).returncode == 0
+    argv = ["modprobe", "-q", "openvswitch"] if load else ["modprobe", "-n", "-q", "openvswitch"]
+    return procs.run(None, argv, check=False).returncode == 0
 
 
 def preflight(plan: Plan) -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing or not Path(SCHEMA).exists():
         raise LabError(f"Open vSwitch is not installed (missing {', '.join(missing) or SCHEMA}): run 'make setup'")
-    if plan.datapath == "ovs-kernel" and procs.run(None, ["modprobe", "openvswitch"], check=False).returncode != 0:
-        raise LabError(
-            "datapath ovs-kernel: the openvswitch kernel module cannot be loaded on this machine; "
-            "use 'datapath: auto' or 'ovs-userspace' (the netdev datapath)"
-        )
+    if plan.datapath == "ovs-kernel":
+        for module in ("openvswitch", "vxlan"):  # OVS makes vxlan_sys_4789 through the vxlan module
+            if procs.run(None, ["modprobe", "-q", module], check=False).returncode != 0:
+                raise LabError(
+                    f"datapath ovs-kernel: the {module} kernel module cannot be loaded on this machine; "
+                    "use 'datapath: auto' or 'ovs-userspace' (the netdev datapath)"
+                )
 
 
 def rundir(plan_name: str, node: Node) -> Path:
-    return Journal(plan_name).dir / "ovs" / node.name
+    return lab_dir(plan_name) / "ovs" / node.name
 
 
 class Instance:
@@ -81,11 +83,7 @@ class Instance:
         ]
 
     def _run(self, argv: list[str], ns: str | None = None, stdin: str | None = None) -> str:
-        full = ["ip", "netns", "exec", ns, *argv] if ns else argv
-        res = subprocess.run(full, input=stdin, capture_output=True, text=True, env=self.env, timeout=30)
-        if res.returncode != 0:
-            raise LabError(f"{argv[0]} for {self.ns} failed: {(res.stderr or res.stdout).strip()}")
-        return res.stdout
+        return procs.run(ns, argv, input=stdin, env=self.env, timeout=30).stdout
 
     def start(self, journal: Journal) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +137,21 @@ def _kernel_off_ovs_ports(ns: str, ports: list[str]) -> None:
         "}\n"
     )
     procs.run(ns, ["nft", "-f", "-"], input=rules)
+
+
+def _full_checksums_on_the_subnet(plan: Plan) -> None:
+    """Senders on the node subnet must fill in TCP/UDP checksums themselves.
+
+    A veth hands a frame on with its checksum left to offload; userspace OVS
+    reads it from eth0 by AF_PACKET and passes it to br-phy unfinished, so the
+    node kernel drops it (seen as: ECS -> node IP pings, TCP times out).
+    """
+    router = plan.router.netns
+    for ifname in ["subnet0", *(n.router_if for n in plan.nodes), *(h.router_if for h in plan.hosts if h.router_if)]:
+        _tx_csum_off(router, ifname)
+    for host in plan.hosts:
+        if host.router_if:
+            _tx_csum_off(host.netns, "eth0")
 
 
 def _phy_mac(node: Node) -> str:
@@ -218,10 +231,14 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
             "type=vxlan",
             f"options:remote_ip={peer.ip}",
             f"options:dst_port={VXLAN_PORT}",
-            "options:key=1",
+            f"options:key={VXLAN_VNI}",
             f"ofport_request={TUNNEL_OFPORT_BASE + j}",
         ]
     inst.vsctl(*cmd)
+    # add-port succeeds even when the interface cannot be made: OVS only records the error.
+    broken = inst.vsctl("--bare", "--columns=name,error", "find", "Interface", "error!=[]").split()
+    if broken:
+        raise LabError(f"OVS on {node.name} could not create ports: {' '.join(broken)}")
     inst.ofctl("add-flows", f"unix:{inst.dir}/br-int.mgmt", "-", stdin="\n".join(plan.flows[node.name]) + "\n")
 
     prefixlen = IPv4Network(plan.node_subnet).prefixlen
@@ -253,7 +270,12 @@ def build(plan: Plan, journal: Journal, progress) -> None:
         inst.start(journal)
         _configure(plan, node, inst)
 
+    if plan.datapath == "ovs-userspace":
+        _full_checksums_on_the_subnet(plan)
     progress(f"starting {len(plan.nodes)} OVS instances ({plan.datapath})")
-    with ThreadPoolExecutor(max_workers=min(8, len(plan.nodes))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(8, len(plan.nodes)))
+    try:
         for future in [pool.submit(one, n) for n in plan.nodes]:
             future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)

@@ -48,6 +48,13 @@ def ping(src_ns: str, dst: str, size: int | None = None, dont_fragment: bool = F
 
 def tcp(src_ns: str, dst_ns: str, dst_ip: str, timeout: float = 2.0) -> Outcome:
     """Listen in `dst_ns`, connect from `src_ns`, exchange a line; reports the peer address seen."""
+    try:
+        return _tcp(src_ns, dst_ns, dst_ip, timeout)
+    except OSError as exc:  # e.g. a trainee removed the address or the namespace: that is a result
+        return Outcome(False, f"TCP probe could not run: {exc}")
+
+
+def _tcp(src_ns: str, dst_ns: str, dst_ip: str, timeout: float) -> Outcome:
     with netns.inside(dst_ns):
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     with netns.inside(src_ns):
@@ -116,7 +123,10 @@ def _parse(frame: bytes) -> Frame | None:
 
 
 def capture_during(ns: str, ifname: str, action: Callable[[], object], dst: str, duration: float = 2.0) -> list[Frame]:
-    """Capture IPv4 frames on `ifname` in `ns` while `action()` runs; keep those (tunnelled) to `dst`."""
+    """Capture IPv4 frames on `ifname` in `ns` while `action()` runs; keep those (tunnelled) to `dst`.
+
+    Raises OSError when the interface or namespace is gone.
+    """
     with netns.inside(ns):
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     try:

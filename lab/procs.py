@@ -1,8 +1,8 @@
 """Processes the lab starts: run inside a namespace, known by pidfile, ended by PID.
 
-Every daemon is started with a pidfile inside the lab's state directory and is
-only ever signalled after checking that the PID's command line names that
-pidfile, so a recycled PID or someone else's process is never touched.
+Every daemon is started with `--pidfile=<path in the lab's state dir>` and is
+only ever signalled after checking that the PID's argument list holds exactly
+that option, so a recycled PID or someone else's process is never touched.
 """
 
 from __future__ import annotations
@@ -11,48 +11,79 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from lab.errors import LabError
 
 
 def run(
-    netns: str | None, argv: list[str], *, input: str | None = None, check: bool = True, timeout: float = 60
+    netns: str | None,
+    argv: list[str],
+    *,
+    input: str | None = None,
+    check: bool = True,
+    timeout: float = 60,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (inside `netns` when given) and return its result."""
     full = ["ip", "netns", "exec", netns, *argv] if netns else argv
     try:
-        result = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"{' '.join(argv)} in {netns or 'root namespace'} timed out after {timeout}s") from exc
+    except FileNotFoundError as exc:
+        raise LabError(f"{full[0]} is not installed: run 'make setup'") from exc
     if check and result.returncode != 0:
         where = f" in {netns}" if netns else ""
         raise LabError(f"{' '.join(argv)}{where} failed: {(result.stderr or result.stdout).strip()}")
     return result
 
 
+def _started_with(pid: int, option: str) -> bool:
+    try:
+        return option in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return False
+
+
 def pid_of(pidfile: str | Path) -> int | None:
-    """The live PID recorded in `pidfile`, if that process really was started with it."""
+    """The live PID of the daemon started with `--pidfile=<pidfile>`.
+
+    Read from the pidfile; if that is not written yet (an `up` killed while a
+    daemon was starting), found by its exact `--pidfile=` argument.
+    """
+    option = f"--pidfile={pidfile}"
     try:
         pid = int(Path(pidfile).read_text().split()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except (OSError, ValueError, IndexError):
-        return None
-    return pid if str(pidfile) in cmdline else None
+        pid = None
+    if pid is not None and _started_with(pid, option):
+        return pid
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _started_with(int(entry.name), option):
+            return int(entry.name)
+    return None
 
 
 def stop(pidfile: str | Path, timeout: float = 3.0) -> bool:
-    """End the process behind `pidfile` (TERM, then KILL) and wait until it is gone."""
+    """End the daemon behind `pidfile` (TERM, then KILL) and wait until it is gone."""
     pid = pid_of(pidfile)
     if pid is None:
         return False
-    born = _stat(pid)[19]
-    os.kill(pid, signal.SIGTERM)
+    try:
+        born = _stat(pid)[19]
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, IndexError):  # it ended by itself meanwhile
+        return True
     deadline = time.monotonic() + timeout
+    killed = False
     while _running(pid, born):
         if time.monotonic() > deadline:
+            if killed:
+                raise LabError(f"process {pid} ({pidfile}) survived SIGKILL")
             os.kill(pid, signal.SIGKILL)
-            deadline += timeout
+            killed, deadline = True, deadline + timeout
         time.sleep(0.01)
     return True
 

@@ -157,13 +157,18 @@ def load(path: str | Path, params: dict[str, str] | None = None) -> Spec:
         mod_spec = importlib.util.spec_from_file_location(f"cce_topology_{path.stem}", path)
         assert mod_spec and mod_spec.loader
         module = importlib.util.module_from_spec(mod_spec)
-        mod_spec.loader.exec_module(module)
+        try:
+            mod_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise SpecError("topology", f"{path} failed to load: {type(exc).__name__}: {exc}") from None
         if not callable(getattr(module, "topology", None)):
             raise SpecError("topology", f"{path} must define a function topology(**params)")
         try:
             data = module.topology(**(params or {}))
         except (TypeError, ValueError) as exc:
             raise SpecError("param", f"{path}: {exc}") from None
+        except Exception as exc:
+            raise SpecError("topology", f"{path}: topology() failed: {type(exc).__name__}: {exc}") from None
         return build_spec(data)
     if path.suffix not in (".yaml", ".yml"):
         raise SpecError("topology", f"{path}: use a .yaml/.yml file or a .py topology script")

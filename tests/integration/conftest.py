@@ -13,14 +13,14 @@ import pytest
 WATCHED = {"ovs-vswitchd", "ovsdb-server", "iperf3", "nginx", "tcpdump"}
 CLI = [sys.executable, "-m", "lab.cli"]
 
-pytestmark = pytest.mark.integration
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="integration tests need root (CI runs them as root)")
-        for item in items:
-            if "integration" in str(item.fspath):
+    """Mark everything here `integration` (select with -m); skip it without root."""
+    skip = pytest.mark.skip(reason="integration tests need root (CI runs them as root)")
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+            if os.geteuid() != 0:
                 item.add_marker(skip)
 
 

@@ -60,7 +60,8 @@ def test_model_end_to_end(lab, model, datapath):
         assert results[f"node -> pod, other node ({proto})"]["actual"] == "reachable"
         assert results[f"node -> node ({proto})"]["actual"] == "reachable"
         assert results[f"ECS -> pod IP ({proto})"]["actual"] == ecs
-    mtu = next(r for s, r in results.items() if s.startswith("path MTU"))
+        assert results[f"ECS -> node IP ({proto})"]["actual"] == "reachable"
+    mtu = next(r for s, r in results.items() if s.startswith("pod MTU"))
     assert mtu["actual"] == str(st["mtu"])
     encap = next(r for s, r in results.items() if s.startswith("encapsulation"))
     assert encap["actual"] == ("VXLAN (UDP 4789)" if model == "tunnel" else "bare pod IPs")

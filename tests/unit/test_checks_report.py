@@ -50,7 +50,8 @@ def test_expected_reach(model: str, scenario: str, expected: str) -> None:
 def test_pairs_cover_the_access_scenarios() -> None:
     plan = _plan("x", "tunnel", nodes=3, pods_per_node=2)
     pairs = _pairs(plan)
-    assert set(pairs) == {*SCENARIOS, "ECS -> pod IP"}
+    assert set(pairs) == {*SCENARIOS, "ECS -> pod IP", "ECS -> node IP"}
+    assert pairs["ECS -> node IP"] == ("x-ecs", "x-node-3", plan.node("node-3").ip)
     # the ECS aims at a pod on another node than the probes' first node
     assert pairs["ECS -> pod IP"] == ("x-ecs", "x-pod-3-1", plan.pods_on("node-3")[0].ip)
     assert pairs["pod -> pod, other node"][:2] == ("x-pod-1-1", "x-pod-3-1")
@@ -69,7 +70,7 @@ def test_pairs_cover_the_access_scenarios() -> None:
         pytest.param(
             {"nodes": 2, "pods_per_node": 1, "ecs": False},
             {"pod -> pod, other node", "node -> node"},
-            {"pod -> pod, same node", "ECS -> pod IP"},
+            {"pod -> pod, same node", "ECS -> pod IP", "ECS -> node IP"},
             id="one-pod-per-node-no-ecs",
         ),
     ],
