@@ -15,12 +15,11 @@ from pyroute2 import IPRoute
 from lab import linuxvxlan, netns, ovs, routed
 from lab.errors import LabError
 from lab.journal import Journal
-from lab.netns import link_index
+from lab.netns import SCOPE_LINK, link_index
 from lab.plan import POD_GATEWAY, Host, Plan
 from lab.teardown import undo
 
 Progress = Callable[[str], None]
-SCOPE_LINK = 253
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
 # Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lab import netns
 from lab.journal import Journal
-from lab.netns import link_index
+from lab.netns import SCOPE_LINK, link_index
 from lab.plan import POD_GATEWAY, VXLAN_PORT, VXLAN_VNI, Plan
 
 NUD_PERMANENT = 0x80
@@ -29,7 +29,7 @@ def build(plan: Plan, journal: Journal, progress) -> None:
             ipr.addr("add", index=br, address=POD_GATEWAY, prefixlen=32)
             for pod in plan.pods_on(node.name):
                 ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
-                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=253, prefsrc=node.ip)
+                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=SCOPE_LINK, prefsrc=node.ip)
             ipr.link(
                 "add",
                 ifname="vxlan0",

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pyroute2 import IPRoute
 
 NETNS_DIR = "/run/netns"
+SCOPE_LINK = 253  # rtnetlink route scope "link"
 _CLONE_NEWNET = 0x40000000
 _MS_BIND, _MS_REC, _MS_SHARED = 4096, 16384, 1 << 20
 _MNT_DETACH = 2

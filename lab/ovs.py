@@ -28,7 +28,7 @@ from pathlib import Path
 from lab import netns, procs
 from lab.errors import LabError
 from lab.journal import Journal, lab_dir
-from lab.netns import link_index
+from lab.netns import SCOPE_LINK, link_index
 from lab.plan import GW_OFPORT, TUNNEL_OFPORT_BASE, VXLAN_PORT, VXLAN_VNI, Node, Plan
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -251,7 +251,7 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
             ipr.route("add", dst="0.0.0.0/0", gateway=plan.router.ip, oif=phy)
         gw0 = link_index(ipr, "gw0")
         ipr.link("set", index=gw0, mtu=plan.pod_mtu, state="up")
-        ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=253)
+        ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=SCOPE_LINK)
     if userspace:
         _kernel_off_ovs_ports(node.netns, ["eth0", *(p.host_if for p in pods)])
         for pod in pods:

@@ -247,6 +247,9 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
     if spec.nodes > max_nodes:
         raise SpecError("nodes", f"{spec.nodes} nodes exceed the limit of {max_nodes} set by {binding}")
 
+    most = max(counts, default=0)
+    if spec.model == "tunnel" and most >= TUNNEL_OFPORT_BASE - POD_OFPORT_BASE:
+        raise SpecError("pods_per_node", f"{most} pods on one node: the lab numbers OVS pod ports below 10000")
     alloc = (_allocate_vpc if spec.model == "vpc" else _allocate_tunnel)(spec, counts, blocks)
     pod_mtu = spec.mtu - VXLAN_OVERHEAD if spec.model == "tunnel" else spec.mtu
     underlay_if = "br-phy" if datapath == "ovs-userspace" else "eth0"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lab import netns
 from lab.journal import Journal
-from lab.netns import link_index
+from lab.netns import SCOPE_LINK, link_index
 from lab.plan import Plan
 
 
@@ -27,4 +27,4 @@ def build(plan: Plan, journal: Journal, progress) -> None:
         netns.sysctl(node.netns, settings)
         with netns.iproute(node.netns) as ipr:
             for pod in pods:
-                ipr.route("add", dst=f"{pod.ip}/32", oif=link_index(ipr, pod.host_if), scope=253)
+                ipr.route("add", dst=f"{pod.ip}/32", oif=link_index(ipr, pod.host_if), scope=SCOPE_LINK)
