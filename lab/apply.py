@@ -12,11 +12,11 @@ from ipaddress import IPv4Network
 
 from pyroute2 import IPRoute
 
-from lab import linuxvxlan, netns, ovs, routed
+from lab import linuxvxlan, netns, ovs, routed, surroundings
 from lab.errors import LabError
 from lab.journal import Journal
 from lab.netns import SCOPE_LINK, link_index
-from lab.plan import POD_GATEWAY, Host, Plan
+from lab.plan import POD_GATEWAY, Plan
 from lab.teardown import undo
 
 Progress = Callable[[str], None]
@@ -76,10 +76,10 @@ def _build_vpc(plan: Plan) -> None:
         br = link_index(ipr, "subnet0")
         ipr.link("set", index=br, mtu=plan.mtu, state="up")
         ipr.addr("add", index=br, address=router.ip, prefixlen=subnet.prefixlen)
-        members: list[tuple[str, str]] = [(n.router_if, n.netns) for n in plan.nodes]
-        members += [(h.router_if, h.netns) for h in plan.hosts if h.router_if]
-        for ifname, peer_ns in members:
-            idx = _veth(ipr, ifname, peer_ns, "eth0", plan.mtu)
+        members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
+        members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
+        for ifname, peer_ns, mac in members:
+            idx = _veth(ipr, ifname, peer_ns, "eth0", plan.mtu, peer_mac=mac or None)
             ipr.link("set", index=idx, master=br)
         for route in plan.vpc_routes:
             ipr.route("add", dst=route.dst, gateway=route.via)
@@ -88,10 +88,6 @@ def _build_vpc(plan: Plan) -> None:
 def _build_node_nic(plan: Plan, node_ns: str, ip: str) -> None:
     prefixlen = IPv4Network(plan.node_subnet).prefixlen
     _host_side(node_ns, ip, prefixlen, plan.mtu, plan.router.ip)
-
-
-def _build_ecs(plan: Plan, host: Host) -> None:
-    _host_side(host.netns, host.ip, IPv4Network(plan.node_subnet).prefixlen, plan.mtu, plan.router.ip)
 
 
 def _build_pods(plan: Plan) -> None:
@@ -135,12 +131,15 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
         for node in plan.nodes:
             _build_node_nic(plan, node.netns, node.ip)
         for host in plan.hosts:
-            if host.role == "ecs":
-                _build_ecs(plan, host)
+            if host.router_if:  # ECS, ELB, NAT gateway: hosts in the node subnet
+                _host_side(host.netns, host.ip, IPv4Network(plan.node_subnet).prefixlen, plan.mtu, plan.router.ip)
         progress(f"creating {len(plan.pods)} pods")
         _build_pods(plan)
         progress(f"datapath {plan.datapath}")
         datapath.build(plan, journal, progress)
+        if len(plan.hosts) > 1 or plan.services:
+            progress("Services, kube-proxy and the hosts around the cluster")
+            surroundings.build(plan, journal, progress)
         journal.add(done=True)
     except BaseException as exc:
         progress("failed; removing what was created")

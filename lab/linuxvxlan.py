@@ -13,6 +13,7 @@ from lab.netns import SCOPE_LINK, link_index
 from lab.plan import POD_GATEWAY, VXLAN_PORT, VXLAN_VNI, Plan
 
 NUD_PERMANENT = 0x80
+POD_TABLE = 50  # policy route table for traffic from pods
 RTNH_F_ONLINK = 4
 
 
@@ -51,3 +52,13 @@ def build(plan: Plan, journal: Journal, progress) -> None:
                 ipr.fdb("append", ifindex=vx, lladdr=peer.vtep_mac, dst=peer.ip)
                 for block in peer.pod_cidrs:
                     ipr.route("add", dst=block, gateway=peer.ip, oif=vx, flags=RTNH_F_ONLINK)
+                # Pods reach other nodes through the overlay (as with OVS), so a node's
+                # Service and NodePort connections are answered the way it sent them.
+                ipr.route("add", dst=f"{peer.ip}/32", gateway=peer.ip, oif=vx, flags=RTNH_F_ONLINK, table=POD_TABLE)
+            ipr.rule(
+                "add",
+                src=plan.container_cidr.split("/")[0],
+                src_len=int(plan.container_cidr.split("/")[1]),
+                table=POD_TABLE,
+                priority=POD_TABLE,
+            )

@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from lab.edge import Edge, Host, edge_from_dict, plan_edge, subnet_extras
 from lab.errors import SpecError
-from lab.spec import VXLAN_OVERHEAD, Spec
+from lab.services import IngressPlan, ServicePlan, plan_ingresses, plan_services, service_from_dict
+from lab.spec import VXLAN_OVERHEAD, WORKLOAD_PORT, Spec
 
 TUNNEL_NODE_LIMIT = 2000  # CCE: the container tunnel network scales to 2000 nodes
 POD_GATEWAY = "169.254.1.1"  # every pod's next hop, answered by its node
 ROUTER_MAC = "0a:58:a9:fe:01:01"  # the node's virtual router MAC in OVS (169.254.1.1)
 VXLAN_PORT = 4789
 VXLAN_VNI = 1
-GW_OFPORT = 2  # gw0, the node kernel's port on br-int
+GW_OFPORT = 2
+CT_ZONE = 1  # gw0, the node kernel's port on br-int
 POD_OFPORT_BASE = 10
 TUNNEL_OFPORT_BASE = 10000
 
@@ -36,6 +39,8 @@ class Pod:
     mac: str
     host_if: str  # the node-side end of the pod's veth
     ofport: int  # its OpenFlow port on br-int (OVS datapaths)
+    workload: str = ""  # the Deployment it belongs to ("" for the plain pod-N-K pods)
+    port: int = WORKLOAD_PORT  # its HTTP/UDP server
 
 
 @dataclass(frozen=True)
@@ -48,17 +53,6 @@ class Node:
     pod_cidrs: list[str]
     gw_mac: str
     vtep_mac: str  # linux-vxlan: the MAC of the node's vxlan0
-
-
-@dataclass(frozen=True)
-class Host:
-    """A namespace outside the cluster: the VPC router, an ECS."""
-
-    name: str
-    netns: str
-    ip: str
-    role: str
-    router_if: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +98,10 @@ class Plan:
     vpc_routes: list[Route]
     capacity: Capacity
     flows: dict[str, list[str]] = field(default_factory=dict)  # node -> br-int flows
+    services: list[ServicePlan] = field(default_factory=list)
+    ingresses: list[IngressPlan] = field(default_factory=list)
+    node_eips: dict[str, str] = field(default_factory=dict)  # node name -> EIP
+    edge: Edge | None = None  # addresses of the world around the cluster
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,8 +112,25 @@ class Plan:
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
 
+    def host(self, role: str) -> Host | None:
+        return next((h for h in self.hosts if h.role == role), None)
+
     def netns_names(self) -> list[str]:
         return [h.netns for h in self.hosts] + [n.netns for n in self.nodes] + [p.netns for p in self.pods]
+
+
+def _placement(spec: Spec) -> list[list[tuple[str, str, int]]]:
+    """(pod name, workload, port) per node: plain pods first, then replicas spread round-robin."""
+    per_node: list[list[tuple[str, str, int]]] = [
+        [(f"pod-{i + 1}-{k}", "", WORKLOAD_PORT) for k in range(1, count + 1)]
+        for i, count in enumerate(spec.pod_counts())
+    ]
+    turn = 0
+    for w in spec.workloads:
+        for r in range(1, w.replicas + 1):
+            per_node[turn % spec.nodes].append((f"{w.name}-{r}", w.name, w.port))
+            turn += 1
+    return per_node
 
 
 def resolve_datapath(spec: Spec, ovs_kernel_available: bool) -> str:
@@ -127,12 +142,18 @@ def resolve_datapath(spec: Spec, ovs_kernel_available: bool) -> str:
     return spec.datapath
 
 
-def _capacity(spec: Spec, subnet_free: int, block_size: int, blocks_total: int) -> tuple[list[Limit], int, str]:
+def _capacity(
+    spec: Spec, subnet_free: int, block_size: int, blocks_total: int, other_routes: int
+) -> tuple[list[Limit], int, str]:
     limits = [Limit(f"node_subnet {spec.node_subnet}: free IPs", subnet_free)]
     if spec.model == "vpc":
         limits += [
             Limit(f"container_cidr {spec.container_cidr} / block /{spec.block_mask} ({block_size} IPs)", blocks_total),
-            Limit("route_quota: one VPC route per node", spec.route_quota),
+            Limit(
+                "route_quota: one VPC route per node"
+                + (f" ({other_routes} taken by NAT gateway/peering)" if other_routes else ""),
+                max(spec.route_quota - other_routes, 0),
+            ),
         ]
     else:
         limits += [
@@ -191,7 +212,12 @@ def _allocate_vpc(
 
 
 def _flows(node: Node, pods: list[Pod], peers: list[tuple[int, Node]]) -> list[str]:
-    """br-int as a router: answer ARP, deliver to local pods, tunnel to the block owner, else the node."""
+    """br-int as a router: answer ARP, deliver to local pods, tunnel to the block owner, else the node.
+
+    Table 0 classifies, table 1 sends replies of connections the node kernel
+    started (Service DNAT, node -> pod) back through gw0 so the node can undo
+    its NAT (as Antrea does beside kube-proxy), table 2 routes.
+    """
     rmac_hex = "0x" + ROUTER_MAC.replace(":", "")
     flows = [
         # ARP responder: every ARP request gets the virtual router MAC as answer.
@@ -201,30 +227,39 @@ def _flows(node: Node, pods: list[Pod], peers: list[tuple[int, Node]]) -> list[s
         f"load:{rmac_hex}->NXM_NX_ARP_SHA[],move:NXM_OF_ARP_TPA[]->NXM_NX_REG0[],"
         "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],move:NXM_NX_REG0[]->NXM_OF_ARP_SPA[],IN_PORT",
     ]
+    to_node = f"mod_dl_src:{ROUTER_MAC},mod_dl_dst:{node.gw_mac},output:{GW_OFPORT}"
     flows += [
-        f"table=0,priority=200,ip,nw_dst={p.ip},actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{p.mac},output:{p.ofport}"
+        f"table=0,priority=250,ip,in_port={GW_OFPORT},actions=ct(commit,zone={CT_ZONE},table=2)",
+        f"table=0,priority=240,ip,actions=ct(zone={CT_ZONE},table=1)",
+        "table=0,priority=0,actions=drop",
+        f"table=1,priority=100,ct_state=+trk+rpl,ip,actions={to_node}",
+        "table=1,priority=0,actions=resubmit(,2)",
+    ]
+    flows += [
+        f"table=2,priority=200,ip,nw_dst={p.ip},actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{p.mac},output:{p.ofport}"
         for p in pods
     ]
     flows += [
-        f"table=0,priority=100,ip,nw_dst={block},actions=output:{ofport}"
+        f"table=2,priority=100,ip,nw_dst={block},actions=output:{ofport}"
         for ofport, peer in peers
         for block in peer.pod_cidrs
     ]
-    flows += [
-        f"table=0,priority=10,ip,actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{node.gw_mac},output:{GW_OFPORT}",
-        "table=0,priority=0,actions=drop",
-    ]
+    # Pods reach other nodes through the overlay too, so replies to a node's own
+    # (Service, NodePort) connections come back the way that node sent them.
+    flows += [f"table=2,priority=150,ip,nw_dst={peer.ip},actions=output:{ofport}" for ofport, peer in peers]
+    flows += [f"table=2,priority=10,ip,actions={to_node}"]
     return flows
 
 
 def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
     """Compute the whole lab from a spec; raises SpecError when it does not fit."""
     datapath = resolve_datapath(spec, ovs_kernel_available)
-    counts = spec.pod_counts()
+    placement = _placement(spec)
+    counts = [len(names) for names in placement]
     subnet = spec.node_subnet
     subnet_hosts = list(subnet.hosts()) if subnet.prefixlen < 31 else []
     gateway, *rest = subnet_hosts or [None]
-    extra_hosts = ["ecs"] if spec.ecs else []
+    extra_hosts = subnet_extras(spec)
     subnet_free = max(len(rest) - len(extra_hosts), 0)
 
     if spec.model == "vpc":
@@ -243,7 +278,8 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
             )
         blocks = list(spec.container_cidr.subnets(new_prefix=prefix))
 
-    limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, len(blocks))
+    other_routes = int(bool(spec.nat_gateway and spec.nat_gateway.snat)) + int(spec.peer_vpc is not None)
+    limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, len(blocks), other_routes)
     if spec.nodes > max_nodes:
         raise SpecError("nodes", f"{spec.nodes} nodes exceed the limit of {max_nodes} set by {binding}")
 
@@ -270,26 +306,31 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
             vtep_mac=_mac("0e:59", node_ip),
         )
         nodes.append(node)
-        for k, ip in enumerate(ips, start=1):
+        for k, ((pod_name, workload, port), ip) in enumerate(zip(placement[i], ips, strict=True), start=1):
             pods.append(
                 Pod(
-                    name=f"pod-{i + 1}-{k}",
-                    netns=f"{spec.name}-pod-{i + 1}-{k}",
+                    name=pod_name,
+                    netns=f"{spec.name}-{pod_name}",
                     node=node.name,
                     ip=str(ip),
                     mac=_mac("0a:58", ip),
                     host_if=f"veth-p{k}",
                     ofport=POD_OFPORT_BASE + k,
+                    workload=workload,
+                    port=port,
                 )
             )
 
-    hosts = [router]
-    if spec.ecs:
-        hosts.append(Host("ecs", f"{spec.name}-ecs", str(rest[-1]), "ecs", router_if="ecs"))
+    edge = plan_edge(spec, rest, extra_hosts)
+    hosts = [router, *edge.hosts]
+    services = plan_services(spec, nodes, pods, edge)
 
     vpc_routes: list[Route] = []
     if spec.model == "vpc":
         vpc_routes = [Route(b, n.ip, f"{n.name} pod block") for n in nodes for b in n.pod_cidrs]
+    natgw = edge.host("nat-gateway")
+    if natgw and edge.snat:
+        vpc_routes.append(Route("0.0.0.0/0", natgw.ip, "NAT gateway (SNAT rule)"))
 
     flows: dict[str, list[str]] = {}
     if datapath in ("ovs-kernel", "ovs-userspace"):
@@ -328,6 +369,10 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
         vpc_routes=vpc_routes,
         capacity=capacity,
         flows=flows,
+        services=services,
+        ingresses=plan_ingresses(spec, edge, services),
+        node_eips=edge.node_eips,
+        edge=edge,
     )
 
 
@@ -337,6 +382,9 @@ def plan_from_dict(data: dict) -> Plan:
     return Plan(
         **{
             **data,
+            "services": [service_from_dict(s) for s in data["services"]],
+            "ingresses": [IngressPlan(**i) for i in data["ingresses"]],
+            "edge": edge_from_dict(data["edge"]) if data["edge"] else None,
             "router": Host(**data["router"]),
             "nodes": [Node(**n) for n in data["nodes"]],
             "pods": [Pod(**p) for p in data["pods"]],

@@ -40,15 +40,17 @@ def run(
     return result
 
 
-def _started_with(pid: int, option: str) -> bool:
+def _started_with(pid: int, option: str, marker: str | None) -> bool:
+    """Exactly `option` among its arguments; or, for daemons that retitle themselves, `marker` in them."""
     try:
-        return option in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
+    return marker in cmdline if marker else option in cmdline.split("\0")
 
 
-def pid_of(pidfile: str | Path) -> int | None:
-    """The live PID of the daemon started with `--pidfile=<pidfile>`.
+def pid_of(pidfile: str | Path, marker: str | None = None) -> int | None:
+    """The live PID of the daemon started with `--pidfile=<pidfile>` (or showing `marker`).
 
     Read from the pidfile; if that is not written yet (an `up` killed while a
     daemon was starting), found by its exact `--pidfile=` argument.
@@ -58,17 +60,17 @@ def pid_of(pidfile: str | Path) -> int | None:
         pid = int(Path(pidfile).read_text().split()[0])
     except (OSError, ValueError, IndexError):
         pid = None
-    if pid is not None and _started_with(pid, option):
+    if pid is not None and _started_with(pid, option, marker):
         return pid
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _started_with(int(entry.name), option):
+        if entry.name.isdigit() and _started_with(int(entry.name), option, marker):
             return int(entry.name)
     return None
 
 
-def stop(pidfile: str | Path, timeout: float = 3.0) -> bool:
+def stop(pidfile: str | Path, marker: str | None = None, timeout: float = 3.0) -> bool:
     """End the daemon behind `pidfile` (TERM, then KILL) and wait until it is gone."""
-    pid = pid_of(pidfile)
+    pid = pid_of(pidfile, marker)
     if pid is None:
         return False
     try:

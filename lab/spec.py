@@ -9,7 +9,7 @@ self-consistent. Capacity rules (how many nodes and pods fit) live in plan.py.
 from __future__ import annotations
 
 import importlib.util
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +27,63 @@ VXLAN_OVERHEAD = 50
 # Counts are whole numbers only: YAML's `yes` must not become 1 node.
 Count = Annotated[int, Strict()]
 CIDR_FIELDS = ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")
+
+
+Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
+NODEPORT_RANGE = (30000, 32767)
+WORKLOAD_PORT = 8080  # where every pod's netexec-style server listens
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Workload(_Strict):
+    """A Deployment: `replicas` pods labelled app=<name>, spread over the nodes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{0,14}$", description="1-15 lower-case letters/digits")
+    replicas: Count = Field(default=2, ge=0)
+    port: Port = WORKLOAD_PORT
+
+
+class Service(_Strict):
+    """A Kubernetes Service as CCE offers it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "DNAT"] = "ClusterIP"
+    selector: dict[str, str]
+    port: Port
+    target_port: Port | None = Field(default=None, alias="targetPort")
+    node_port: Count | None = Field(default=None, alias="nodePort")
+    cluster_ip: IPv4Address | None = Field(default=None, alias="clusterIP")
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    external_traffic_policy: Literal["Cluster", "Local"] = Field(default="Cluster", alias="externalTrafficPolicy")
+    session_affinity: Literal["None", "ClientIP"] = Field(default="None", alias="sessionAffinity")
+
+
+class Ingress(_Strict):
+    """An ELB Ingress rule: host + path -> Service (which must have a NodePort)."""
+
+    host: str = Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+    path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    service: str
+    port: Port
+
+
+class NatGateway(_Strict):
+    snat: bool = Field(default=True, description="SNAT rule for the node subnet (pods/nodes reach the Internet)")
+
+
+class PeerVpc(_Strict):
+    cidr: IPv4Network = IPv4Network("10.10.0.0/16")
+    route_container_cidr: bool = Field(default=True, description="the peer routes the container CIDR (VPC model)")
+
+
+class Intranet(_Strict):
+    """A server in another subnet of the VPC, behind a security group."""
+
+    subnet: IPv4Network = IPv4Network("192.168.1.0/24")
+    allow: list[IPv4Network] = Field(description="source CIDRs its security group allows")
 
 
 class Spec(BaseModel):
@@ -51,6 +108,14 @@ class Spec(BaseModel):
     mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
     datapath: Datapath = "auto"
     ecs: bool = Field(default=False, description="add an ECS: a VM in the node subnet outside the cluster")
+    workloads: list[Workload] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    ingresses: list[Ingress] = Field(default_factory=list)
+    eips: list[str] = Field(default_factory=list, description="nodes with an EIP bound, e.g. [node-1]")
+    nat_gateway: NatGateway | None = None
+    internet: bool = Field(default=False, description="an Internet with a client and a server")
+    peer_vpc: PeerVpc | None = None
+    intranet: Intranet | None = None
 
     @field_validator(*CIDR_FIELDS, mode="before")
     @classmethod
@@ -108,11 +173,72 @@ def _check_planes(spec: Spec) -> None:
         )
 
 
+def _check_services(spec: Spec) -> None:
+    """Kubernetes' and CCE's rules for Services and Ingresses: every reference resolves."""
+    names = [w.name for w in spec.workloads]
+    for i, w in enumerate(spec.workloads):
+        if w.name == "pod" or names.index(w.name) != i:
+            raise SpecError(f"workloads[{i}].name", f"{w.name!r} is reserved or used twice")
+    seen_ports: dict[int, str] = {}
+    seen_ips: dict[IPv4Address, str] = {}
+    svc_names = [s.name for s in spec.services]
+    for i, s in enumerate(spec.services):
+        where = f"services[{i}]"
+        if svc_names.index(s.name) != i:
+            raise SpecError(f"{where}.name", f"Service {s.name!r} is defined twice")
+        if not any(s.selector == {"app": w.name} for w in spec.workloads):
+            raise SpecError(f"{where}.selector", f"{s.selector} matches no workload (labelled app=<name>)")
+        if s.node_port is not None:
+            if s.type == "ClusterIP":
+                raise SpecError(f"{where}.nodePort", "a ClusterIP Service has no nodePort")
+            lo, hi = NODEPORT_RANGE
+            if not lo <= s.node_port <= hi:
+                raise SpecError(f"{where}.nodePort", f"{s.node_port} is outside the NodePort range {lo}-{hi}")
+            if s.node_port in seen_ports:
+                raise SpecError(f"{where}.nodePort", f"{s.node_port} is already used by {seen_ports[s.node_port]}")
+            seen_ports[s.node_port] = s.name
+        if s.cluster_ip is not None:
+            if s.cluster_ip not in spec.service_cidr:
+                raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is outside service_cidr {spec.service_cidr}")
+            if s.cluster_ip in seen_ips or s.cluster_ip in (spec.service_cidr[0], spec.service_cidr[-1]):
+                raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is taken or not a usable address")
+            seen_ips[s.cluster_ip] = s.name
+        if s.type == "DNAT" and spec.nat_gateway is None:
+            raise SpecError(f"{where}.type", "a DNAT Service needs a nat_gateway")
+        if s.type in ("LoadBalancer", "DNAT") and s.protocol != "TCP":
+            raise SpecError(f"{where}.protocol", f"the lab's {s.type} forwards TCP only")
+    for i, ing in enumerate(spec.ingresses):
+        svc = next((s for s in spec.services if s.name == ing.service), None)
+        if svc is None:
+            raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
+        if svc.type == "ClusterIP" or svc.protocol != "TCP":
+            raise SpecError(f"ingresses[{i}].service", f"{svc.name} must be a TCP NodePort or LoadBalancer Service")
+        if ing.port != svc.port:
+            raise SpecError(f"ingresses[{i}].port", f"{svc.name} listens on {svc.port}, not {ing.port}")
+    node_names = {f"node-{i + 1}" for i in range(spec.nodes)}
+    for i, node in enumerate(spec.eips):
+        if node not in node_names or spec.eips.index(node) != i:
+            raise SpecError(f"eips[{i}]", f"{node!r} is not a node here (node-1...node-{spec.nodes}) or is repeated")
+    if (spec.eips or spec.nat_gateway or spec.ingresses or any(s.type == "LoadBalancer" for s in spec.services)) and (
+        not spec.internet
+    ):
+        raise SpecError("internet", "EIPs, a NAT gateway, LoadBalancer Services and Ingresses need internet: true")
+    if spec.peer_vpc:
+        for other in ("vpc_cidr", "container_cidr", "service_cidr"):
+            if spec.peer_vpc.cidr.overlaps(getattr(spec, other)):
+                raise SpecError("peer_vpc.cidr", f"{spec.peer_vpc.cidr} overlaps {other}; peered VPCs must not overlap")
+    if spec.intranet:
+        sub = spec.intranet.subnet
+        if not sub.subnet_of(spec.vpc_cidr) or sub.overlaps(spec.node_subnet):
+            raise SpecError("intranet.subnet", f"{sub} must lie inside vpc_cidr and outside node_subnet")
+
+
 def _first_error(exc: ValidationError) -> SpecError:
     err = exc.errors()[0]
     loc = err["loc"]
-    # After the key itself, keep list indices only: other parts are pydantic's union branch names.
-    field = (str(loc[0]) + "".join(f"[{p}]" for p in loc[1:] if isinstance(p, int))) if loc else "topology"
+    # Keys and list indices; pydantic's union branch names ("int", "list[int]") are not fields.
+    parts = [p for p in loc if isinstance(p, int) or (p not in ("int", "str", "bool") and "[" not in p)]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "topology"
     msg = err["msg"]
     if field.startswith("pods_per_node") and err["type"] in ("int_type", "int_parsing", "list_type"):
         msg = "must be a whole number of pods, or a list with one whole number per node"
@@ -141,6 +267,7 @@ def build_spec(data: Any) -> Spec:
         except ValidationError as exc:
             raise _first_error(exc) from None
     _check_planes(spec)
+    _check_services(spec)
     return spec
 
 

@@ -35,8 +35,8 @@ def lab_status(name: str) -> dict[str, Any]:
     journal = Journal(name)
     entries = journal.entries()
     missing = [ns for ns in plan.netns_names() if not netns.exists(ns)]
-    daemons = [e["pidfile"] for e in entries if "pidfile" in e]
-    dead = [p for p in daemons if procs.pid_of(p) is None]
+    daemons = [e for e in entries if "pidfile" in e]
+    dead = [e for e in daemons if procs.pid_of(e["pidfile"], e.get("marker")) is None]
     if not journal.complete():
         state = "incomplete"
     elif missing or dead:

@@ -20,8 +20,9 @@ def test_plan_prints_capacity_and_binding_rule():
     res = cce("plan", "topologies/vpc.yaml")
     assert res.returncode == 0, res.stderr
     assert "route_quota" in res.stdout and "binds" in res.stdout
-    assert "max nodes: 200" in res.stdout
-    assert "VPC route table (3 routes)" in res.stdout
+    # 200 routes, less the NAT gateway's default route and the peering route
+    assert "max nodes: 198" in res.stdout
+    assert "VPC route table (4 routes)" in res.stdout
 
 
 def test_plan_json_is_the_whole_plan():
@@ -29,7 +30,8 @@ def test_plan_json_is_the_whole_plan():
     plan = json.loads(res.stdout)
     assert plan["model"] == "tunnel" and plan["pod_mtu"] == 1450
     assert [n["pod_cidrs"] for n in plan["nodes"]] == [["172.16.0.0/28"], ["172.16.0.16/28"], ["172.16.0.32/28"]]
-    assert plan["vpc_routes"] == []
+    # the tunnel model puts no pod block in the VPC route table: only the NAT gateway's default route
+    assert [(r["dst"], r["via"]) for r in plan["vpc_routes"]] == [("0.0.0.0/0", "192.168.0.252")]
 
 
 def test_plan_of_a_python_topology_with_params():

@@ -460,7 +460,8 @@ def test_ovs_flows_name_local_pods_and_remote_blocks(datapath: str, ovs: bool, o
         flows = plan.flows[node.name]
         local = {p.ip for p in plan.pods_on(node.name)}
         remote = {b for m in plan.nodes if m is not node for b in m.pod_cidrs}
-        assert {m for f in flows for m in NW_DST.findall(f)} == local | remote
+        peer_ips = {m.ip for m in plan.nodes if m is not node}
+        assert {m for f in flows for m in NW_DST.findall(f)} == local | remote | peer_ips
         for pod in plan.pods_on(node.name):
             (flow,) = [f for f in flows if f"nw_dst={pod.ip}," in f]
             assert f"output:{pod.ofport}" in flow
@@ -470,11 +471,15 @@ def test_ovs_flows_name_local_pods_and_remote_blocks(datapath: str, ovs: bool, o
         for peer in plan.nodes:
             if peer is node:
                 continue
-            outs = {re.search(r"output:(\d+)", f).group(1) for f in flows for b in peer.pod_cidrs if f"={b}," in f}
+            dsts = [*peer.pod_cidrs, peer.ip]  # its blocks, and the node itself (replies come back the same way)
+            outs = {re.search(r"output:(\d+)", f).group(1) for f in flows for b in dsts if f"={b}," in f}
             assert len(outs) == 1
             ports[peer.name] = outs.pop()
         assert len(set(ports.values())) == len(ports)
-        assert flows[-1].endswith("actions=drop")
+        assert "table=0,priority=0,actions=drop" in flows
+        # replies to connections the node started (gw0, committed in conntrack) go back to gw0
+        assert any("in_port=2" in f and "ct(commit" in f for f in flows)
+        assert any("ct_state=+trk+rpl" in f and "output:2" in f for f in flows)
 
 
 @pytest.mark.parametrize(

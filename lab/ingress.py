@@ -1,0 +1,65 @@
+"""ELB Ingress: nginx (from the distribution) in the ELB namespace, routing by host and path.
+
+Each rule forwards to its Service's NodePort on every node, as CCE's ELB
+Ingress does, and adds X-Forwarded-For; unknown hosts get 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab import procs
+from lab.journal import Journal
+from lab.plan import Plan
+from lab.services import INGRESS_PORT
+
+
+def upstream(service: str) -> str:
+    return f"svc-{service}"
+
+
+def config(plan: Plan, workdir: Path) -> str:
+    elb = plan.host("elb")
+    assert elb
+    lines = [
+        "# cce-lab: ELB Ingress (L7) listener",
+        f"pid {workdir}/nginx.pid;",
+        f"error_log {workdir}/nginx-error.log warn;",
+        "user root;",
+        "worker_processes 1;",
+        "events { worker_connections 256; }",
+        "http {",
+        "  access_log off;",
+        *(
+            f"  {kind}_temp_path {workdir}/nginx-tmp/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        ),
+        "  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "  proxy_set_header X-Real-IP $remote_addr;",
+        "  proxy_set_header Host $host;",
+        "  proxy_connect_timeout 2s;",
+    ]
+    for name in dict.fromkeys(i.service for i in plan.ingresses):
+        port = next(i.node_port for i in plan.ingresses if i.service == name)
+        lines += [f"  upstream {upstream(name)} {{", *(f"    server {n.ip}:{port};" for n in plan.nodes), "  }"]
+    lines += [
+        f'  server {{ listen {elb.ip}:{INGRESS_PORT} default_server; return 404 "no Ingress rule for this host\\n"; }}'
+    ]
+    for host in dict.fromkeys(i.host for i in plan.ingresses):
+        lines += ["  server {", f"    listen {elb.ip}:{INGRESS_PORT};", f"    server_name {host};"]
+        for rule in (i for i in plan.ingresses if i.host == host):
+            lines += [f"    location {rule.path} {{ proxy_pass http://{upstream(rule.service)}; }}"]
+        lines += ["  }"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def start(plan: Plan, journal: Journal) -> None:
+    elb = plan.host("elb")
+    assert elb
+    conf = journal.dir / "nginx.conf"
+    (journal.dir / "nginx-tmp").mkdir(exist_ok=True)
+    conf.write_text(config(plan, journal.dir))
+    pidfile = journal.dir / "nginx.pid"
+    journal.add(pidfile=str(pidfile), marker=str(conf))  # nginx renames its process: find it by its config
+    procs.run(elb.netns, ["nginx", "-c", str(conf)])

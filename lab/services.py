@@ -1,0 +1,148 @@
+"""Services and Ingresses, planned: ClusterIPs, NodePorts, endpoints, ELB and DNAT listeners.
+
+Pure: what kube-proxy, the ELB, the NAT gateway and the Ingress will be told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lab.errors import SpecError
+from lab.spec import NODEPORT_RANGE, Spec
+
+if TYPE_CHECKING:
+    from lab.edge import Edge
+    from lab.plan import Node, Pod
+
+INGRESS_PORT = 80  # the ELB's HTTP listener for Ingress rules
+FIRST_CLUSTER_IP = 10  # service_cidr[10] onwards; low addresses stay free as in a real cluster
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    pod: str
+    node: str
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True)
+class DnatRule:
+    """NAT gateway: EIP:eip_port -> node_ip:node_port."""
+
+    eip: str
+    eip_port: int
+    node: str
+    node_ip: str
+    node_port: int
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    type: str
+    protocol: str
+    cluster_ip: str
+    port: int
+    target_port: int
+    node_port: int | None
+    external_traffic_policy: str
+    session_affinity: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+    vip: str = ""  # LoadBalancer: the ELB's private VIP
+    eip: str = ""  # LoadBalancer: the ELB's EIP; DNAT: the NAT gateway's EIP
+    dnat: list[DnatRule] = field(default_factory=list)
+
+    def nodes_with_endpoints(self) -> list[str]:
+        return sorted({e.node for e in self.endpoints})
+
+
+@dataclass(frozen=True)
+class IngressPlan:
+    host: str
+    path: str
+    service: str
+    port: int
+    node_port: int
+    address: str  # the ELB EIP the Internet reaches it on
+    vip: str  # the ELB's private VIP
+
+
+def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) -> list[ServicePlan]:
+    taken_ips = {s.cluster_ip for s in spec.services if s.cluster_ip}
+    free_ips = (ip for ip in list(spec.service_cidr)[FIRST_CLUSTER_IP:-1] if ip not in taken_ips)
+    taken_ports = {s.node_port for s in spec.services if s.node_port}
+    free_ports = (p for p in range(NODEPORT_RANGE[0], NODEPORT_RANGE[1] + 1) if p not in taken_ports)
+    elb, natgw = edge.host("elb"), edge.host("nat-gateway")
+    listeners: dict[tuple[str, int], str] = {}  # (address, port) -> who listens there
+    if spec.ingresses and elb:
+        listeners[(elb.ip, INGRESS_PORT)] = "the Ingress"
+    result = []
+    for i, s in enumerate(spec.services):
+        workload = s.selector["app"]
+        wl = next(w for w in spec.workloads if w.name == workload)
+        target = s.target_port or wl.port
+        endpoints = [Endpoint(p.name, p.node, p.ip, target) for p in pods if p.workload == workload]
+        cluster_ip = s.cluster_ip or next(free_ips, None)
+        if cluster_ip is None:
+            raise SpecError(f"services[{i}]", f"service_cidr {spec.service_cidr} has no free ClusterIP left")
+        node_port = s.node_port
+        if s.type != "ClusterIP" and node_port is None:
+            node_port = next(free_ports)
+        vip = eip = ""
+        dnat: list[DnatRule] = []
+        if s.type == "LoadBalancer" and elb:
+            vip, eip = elb.ip, elb.eip
+            _listen(listeners, (vip, s.port), s.name, i)
+        if s.type == "DNAT" and natgw and node_port:
+            eip = natgw.eip
+            for k, n in enumerate(nodes):
+                _listen(listeners, (eip, s.port + k), s.name, i)
+                dnat.append(DnatRule(eip, s.port + k, n.name, n.ip, node_port))
+        result.append(
+            ServicePlan(
+                name=s.name,
+                type=s.type,
+                protocol=s.protocol,
+                cluster_ip=str(cluster_ip),
+                port=s.port,
+                target_port=target,
+                node_port=node_port,
+                external_traffic_policy=s.external_traffic_policy,
+                session_affinity=s.session_affinity,
+                endpoints=endpoints,
+                vip=vip,
+                eip=eip,
+                dnat=dnat,
+            )
+        )
+    return result
+
+
+def _listen(listeners: dict[tuple[str, int], str], key: tuple[str, int], who: str, index: int) -> None:
+    if key in listeners:
+        raise SpecError(f"services[{index}].port", f"{key[0]}:{key[1]} is already used by {listeners[key]}")
+    listeners[key] = who
+
+
+def plan_ingresses(spec: Spec, edge: Edge, services: list[ServicePlan]) -> list[IngressPlan]:
+    """ELB Ingress rules: the ELB's L7 listener forwards to the Service's NodePort on the nodes."""
+    elb = edge.host("elb")
+    if not elb:
+        return []
+    by_name = {s.name: s for s in services}
+    return [
+        IngressPlan(ing.host, ing.path, ing.service, ing.port, by_name[ing.service].node_port or 0, elb.eip, elb.ip)
+        for ing in spec.ingresses
+    ]
+
+
+def service_from_dict(data: dict) -> ServicePlan:
+    return ServicePlan(
+        **{
+            **data,
+            "endpoints": [Endpoint(**e) for e in data["endpoints"]],
+            "dnat": [DnatRule(**d) for d in data["dnat"]],
+        }
+    )
