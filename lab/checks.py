@@ -21,6 +21,8 @@ class Result:
     expected: str
     actual: str
     detail: str
+    source: str = ""  # the source address the far end saw, where the probe learns it
+    answered_by: str = ""  # the pod (or server) that answered
 
     @property
     def ok(self) -> bool:
@@ -114,4 +116,7 @@ def run_checks(plan: Plan, progress: Callable[[str], None] | None = None) -> lis
         results.append(_reach(f"{scenario} (TCP)", expected, probe.tcp(src, dst_ns, dst_ip)))
     results.extend(_mtu(plan))
     results.extend(_encapsulation(plan))
+    from lab import accesschecks  # builds on this module's Result
+
+    results.extend(accesschecks.run(plan, progress))
     return results

@@ -7,6 +7,7 @@ helper server process and leaves none behind.
 
 from __future__ import annotations
 
+import json
 import re
 import select
 import socket
@@ -148,3 +149,69 @@ def capture_during(ns: str, ifname: str, action: Callable[[], object], dst: str,
         return frames
     finally:
         sock.close()
+
+
+@dataclass
+class Http:
+    """One HTTP exchange: status (None if no answer), the /whoami data, and how long it took."""
+
+    status: int | None
+    data: dict
+    detail: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def answered_by(self) -> str:
+        return str(self.data.get("hostname", ""))
+
+    @property
+    def source(self) -> str:
+        """The client address the server saw, without the port."""
+        return str(self.data.get("client", "")).rsplit(":", 1)[0]
+
+
+def http(src_ns: str, ip: str, port: int, path: str = "/whoami", host: str | None = None, timeout: float = 2.0) -> Http:
+    """GET `path` from `ip:port`, from a socket opened in `src_ns` (no curl, no process)."""
+    t0 = time.monotonic()
+    try:
+        with netns.inside(src_ns):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with sock:
+            sock.settimeout(timeout)
+            sock.connect((ip, port))
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host or ip}\r\nConnection: close\r\n\r\n".encode())
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    except OSError as exc:
+        reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else str(exc))
+        return Http(None, {}, f"{ip}:{port}: {reason}", time.monotonic() - t0)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    try:
+        status = int(head.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return Http(None, {}, f"{ip}:{port}: not an HTTP answer", time.monotonic() - t0)
+    text = body.decode(errors="replace").strip()
+    try:
+        data = json.loads(text) if text.startswith("{") else {}
+    except ValueError:
+        data = {}
+    return Http(status, data, f"HTTP {status}" + (f": {text[:60]}" if status != 200 else ""), time.monotonic() - t0)
+
+
+def udp(src_ns: str, ip: str, port: int, message: str = "hostname", timeout: float = 2.0) -> Outcome:
+    """One datagram to `ip:port` from `src_ns`; the answer is the outcome's detail."""
+    try:
+        with netns.inside(src_ns):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with sock:
+            sock.settimeout(timeout)
+            sock.sendto(message.encode(), (ip, port))
+            data, _ = sock.recvfrom(65535)
+    except OSError as exc:
+        return Outcome(False, f"UDP {ip}:{port}: {exc.strerror or 'no answer'}")
+    return Outcome(True, data.decode(errors="replace"))

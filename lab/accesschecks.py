@@ -1,0 +1,250 @@
+"""The access scenarios of CCE's guide, checked through Services, ELB, NAT gateway, EIPs, Ingress.
+
+Every probe is a real HTTP or UDP exchange with the netexec server in a pod
+(or the Internet / intranet server), so each row can say which pod answered
+and which source address arrived (DESIGN.md "Access scenarios").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from lab import probe, surroundings
+from lab.checks import BLOCKED, REACHABLE, Result
+from lab.plan import Plan, Pod
+from lab.services import INGRESS_PORT, ServicePlan
+from lab.spec import WORKLOAD_PORT
+
+SPREAD_REQUESTS = 60
+AFFINITY_REQUESTS = 12
+REFUSED_WITHIN = 1.0  # seconds: a Service without endpoints must answer at once
+
+
+def _row(scenario: str, expected: str, res: probe.Http, workload: str | None = None) -> Result:
+    """Reachable means HTTP 200 from the expected workload (any pod of it)."""
+    ok = res.ok and (workload is None or res.answered_by.startswith(f"{workload}-") or res.answered_by == workload)
+    actual = REACHABLE if ok else BLOCKED
+    detail = res.detail if not res.ok else f"answered by {res.answered_by}, saw {res.source}"
+    return Result(scenario, expected, actual, detail, source=res.source, answered_by=res.answered_by)
+
+
+def _first(plan: Plan, kind: str) -> ServicePlan | None:
+    return next((s for s in plan.services if s.type == kind and s.endpoints and s.protocol == "TCP"), None)
+
+
+def _workload(svc: ServicePlan) -> str:
+    return svc.endpoints[0].pod.rsplit("-", 1)[0]
+
+
+def _client_pod(plan: Plan) -> Pod:
+    """The in-cluster client: a plain pod (not behind the Service) if there is one."""
+    return next((p for p in plan.pods if not p.workload), plan.pods[0])
+
+
+def _cluster_ip(plan: Plan) -> Iterator[Result]:
+    svc = next((s for s in plan.services if s.endpoints and s.protocol == "TCP" and s.session_affinity == "None"), None)
+    if not svc or not plan.pods:
+        return
+    pod, node = _client_pod(plan), plan.nodes[0]
+    wl = _workload(svc)
+    yield _row(f"pod -> ClusterIP Service {svc.name}", REACHABLE, probe.http(pod.netns, svc.cluster_ip, svc.port), wl)
+    yield _row(f"node -> ClusterIP Service {svc.name}", REACHABLE, probe.http(node.netns, svc.cluster_ip, svc.port), wl)
+    counts = Counter(probe.http(pod.netns, svc.cluster_ip, svc.port).answered_by for _ in range(SPREAD_REQUESTS))
+    endpoints = {e.pod for e in svc.endpoints}
+    share = SPREAD_REQUESTS / len(endpoints)
+    even = set(counts) == endpoints and max(counts.values()) <= 2 * share
+    yield Result(
+        f"load spreading over {svc.name}'s {len(endpoints)} endpoints ({SPREAD_REQUESTS} requests)",
+        "every endpoint, none over 2x its share",
+        "every endpoint, none over 2x its share" if even else "uneven",
+        ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(counts.items())),
+    )
+    sticky = next((s for s in plan.services if s.session_affinity == "ClientIP" and len(s.endpoints) > 1), None)
+    if sticky:
+        seen = Counter(
+            probe.http(pod.netns, sticky.cluster_ip, sticky.port).answered_by for _ in range(AFFINITY_REQUESTS)
+        )
+        yield Result(
+            f"ClientIP affinity of {sticky.name} ({AFFINITY_REQUESTS} requests)",
+            "one endpoint",
+            "one endpoint" if len(seen) == 1 and "" not in seen else f"{len(seen)} endpoints",
+            ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(seen.items())),
+        )
+    empty = next((s for s in plan.services if not s.endpoints and s.protocol == "TCP"), None)
+    if empty:
+        res = probe.http(pod.netns, empty.cluster_ip, empty.port, timeout=3)
+        fast = res.status is None and res.seconds < REFUSED_WITHIN and "refused" in res.detail.lower()
+        yield Result(
+            f"Service {empty.name} without endpoints",
+            "refused at once",
+            "refused at once" if fast else f"answer after {res.seconds:.2f} s",
+            f"{res.detail} in {res.seconds * 1000:.0f} ms",
+        )
+    udp = next((s for s in plan.services if s.protocol == "UDP" and s.endpoints), None)
+    if udp:
+        out = probe.udp(pod.netns, udp.cluster_ip, udp.port)
+        yield Result(
+            f"pod -> ClusterIP Service {udp.name} (UDP)",
+            REACHABLE,
+            REACHABLE if out.ok and out.detail.startswith(_workload(udp)) else BLOCKED,
+            f"answered by {out.detail}" if out.ok else out.detail,
+            answered_by=out.detail if out.ok else "",
+        )
+
+
+def _from_vpc(plan: Plan) -> Iterator[Result]:
+    ecs = plan.host("ecs")
+    np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
+    if ecs and np:
+        node = plan.nodes[-1]
+        res = probe.http(ecs.netns, node.ip, np.node_port)
+        yield _row(f"ECS -> NodePort {node.name}:{np.node_port}", REACHABLE, res, _workload(np))
+    lb = _first(plan, "LoadBalancer")
+    if ecs and lb:
+        yield _row(
+            f"ECS -> private ELB {lb.vip}:{lb.port}", REACHABLE, probe.http(ecs.netns, lb.vip, lb.port), _workload(lb)
+        )
+
+
+def _from_internet(plan: Plan) -> Iterator[Result]:
+    client = plan.host("internet-client")
+    if not client:
+        return
+    np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
+    for node_name, eip in plan.node_eips.items():
+        if np:
+            res = probe.http(client.netns, eip, np.node_port)
+            yield _row(f"Internet -> EIP of {node_name} {eip}:{np.node_port}", REACHABLE, res, _workload(np))
+    for svc in (s for s in plan.services if s.type == "LoadBalancer" and s.endpoints):
+        res = probe.http(client.netns, svc.eip, svc.port)
+        row = _row(
+            f"Internet -> ELB EIP {svc.eip}:{svc.port} ({svc.external_traffic_policy})", REACHABLE, res, _workload(svc)
+        )
+        yield row
+        if res.ok:
+            local = svc.external_traffic_policy == "Local"
+            expected = f"client IP {client.ip}" if local else "a node IP (client IP lost)"
+            node_ips = {n.ip for n in plan.nodes}
+            actual = (
+                f"client IP {client.ip}"
+                if res.source == client.ip
+                else "a node IP (client IP lost)"
+                if res.source in node_ips
+                else f"other: {res.source}"
+            )
+            yield Result(
+                f"source IP seen by the pod, externalTrafficPolicy {svc.external_traffic_policy}",
+                expected,
+                actual,
+                f"{svc.name}: pod {res.answered_by} saw {res.source}",
+                source=res.source,
+                answered_by=res.answered_by,
+            )
+    for svc in (s for s in plan.services if s.type == "DNAT" and s.endpoints):
+        for rule in svc.dnat:
+            res = probe.http(client.netns, rule.eip, rule.eip_port)
+            yield _row(
+                f"Internet -> DNAT {rule.eip}:{rule.eip_port} -> {rule.node}:{rule.node_port}",
+                REACHABLE,
+                res,
+                _workload(svc),
+            )
+    for ing in plan.ingresses:
+        svc = next(s for s in plan.services if s.name == ing.service)
+        path = ing.path.rstrip("/") + "/whoami"
+        res = probe.http(client.netns, ing.address, INGRESS_PORT, path=path, host=ing.host)
+        row = _row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, _workload(svc))
+        xff = res.data.get("xff") or ""
+        if res.ok and client.ip not in xff:
+            row = Result(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
+        elif res.ok:
+            row.detail += f", X-Forwarded-For {xff}"
+        yield row
+    if plan.ingresses:
+        res = probe.http(client.netns, plan.ingresses[0].address, INGRESS_PORT, path="/", host="unknown.example.com")
+        yield Result("Internet -> Ingress, unknown host", "404", str(res.status or "no answer"), res.detail)
+
+
+def _egress(plan: Plan) -> Iterator[Result]:
+    """Pods reaching out: which source address the far end sees."""
+    server, natgw = plan.host("internet-server"), plan.host("nat-gateway")
+    snat = natgw.eip if natgw and plan.edge and plan.edge.snat else ""
+    with_eip = next((n for n in plan.nodes if n.name in plan.node_eips), None)
+    without = next((n for n in plan.nodes if n.name not in plan.node_eips), None)
+    for node, eip, via in ((with_eip, "", "its node's EIP"), (without, snat, "NAT gateway SNAT")):
+        eip = plan.node_eips.get(node.name, eip) if node else ""
+        pods = plan.pods_on(node.name) if node else []
+        if not server or not node or not eip or not pods:
+            continue
+        res = probe.http(pods[0].netns, server.ip, WORKLOAD_PORT)
+        yield Result(
+            f"pod on {node.name} -> Internet ({via}): source seen",
+            eip,
+            res.source or "no answer",
+            res.detail if not res.ok else f"server saw {res.source}",
+            source=res.source,
+        )
+    intra = plan.host("intranet-server")
+    if intra and plan.pods:
+        pod = plan.pods[0]
+        node = plan.node(pod.node)
+        expected = node.ip if plan.model == "tunnel" else pod.ip
+        res = probe.http(pod.netns, intra.ip, WORKLOAD_PORT)
+        yield Result(
+            f"pod -> intranet server {intra.ip}: source seen",
+            expected,
+            res.source or "no answer",
+            f"{'node IP' if plan.model == 'tunnel' else 'pod IP'} expected; {res.detail}",
+            source=res.source,
+        )
+        assert plan.edge
+        allowed = plan.edge.intranet_allow
+        narrowed = [c for c in allowed if c != plan.container_cidr]
+        if narrowed != allowed:
+            surroundings.security_group(plan, narrowed)
+            try:
+                res = probe.http(pod.netns, intra.ip, WORKLOAD_PORT, timeout=1)
+            finally:
+                surroundings.security_group(plan, allowed)
+            yield Result(
+                "security group without the container CIDR: pod -> intranet",
+                BLOCKED if plan.model == "vpc" else REACHABLE,
+                REACHABLE if res.ok else BLOCKED,
+                f"allowed {', '.join(narrowed)}; {res.detail if not res.ok else 'saw ' + res.source}",
+                source=res.source,
+            )
+
+
+def _peer(plan: Plan) -> Iterator[Result]:
+    peer = plan.host("peer-host")
+    if not peer or not plan.pods:
+        return
+    pod = plan.pods[-1]
+    res = probe.http(peer.netns, pod.ip, pod.port)
+    expected = REACHABLE if plan.model == "vpc" and plan.edge and plan.edge.peer_routes_containers else BLOCKED
+    yield _row(f"peer VPC -> pod IP {pod.ip}", expected, res)
+    np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
+    if np:
+        node = plan.nodes[0]
+        yield _row(
+            f"peer VPC -> NodePort {node.name}:{np.node_port}",
+            REACHABLE,
+            probe.http(peer.netns, node.ip, np.node_port),
+            _workload(np),
+        )
+
+
+def run(plan: Plan, progress: Callable[[str], None] | None = None) -> list[Result]:
+    results: list[Result] = []
+    for title, part in (
+        ("Services", _cluster_ip),
+        ("from the VPC", _from_vpc),
+        ("from the Internet", _from_internet),
+        ("egress", _egress),
+        ("peer VPC", _peer),
+    ):
+        if progress:
+            progress(title)
+        results.extend(part(plan))
+    return results
