@@ -25,8 +25,7 @@ def _row(scenario: str, expected: str, res: probe.Http, workload: str | None = N
     """Reachable means HTTP 200 from the expected workload (any pod of it)."""
     ok = res.ok and (workload is None or res.answered_by.startswith(f"{workload}-") or res.answered_by == workload)
     actual = REACHABLE if ok else BLOCKED
-    detail = res.detail if not res.ok else f"answered by {res.answered_by}, saw {res.source}"
-    return Result(scenario, expected, actual, detail, source=res.source, answered_by=res.answered_by)
+    return Result(scenario, expected, actual, res.detail, source=res.source, answered_by=res.answered_by)
 
 
 def _first(plan: Plan, kind: str) -> ServicePlan | None:
@@ -159,7 +158,7 @@ def _from_internet(plan: Plan) -> Iterator[Result]:
         if res.ok and client.ip not in xff:
             row = Result(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
         elif res.ok:
-            row.detail += f", X-Forwarded-For {xff}"
+            row.detail += f", X-Forwarded-For: {xff}"
         yield row
     if plan.ingresses:
         res = probe.http(client.netns, plan.ingresses[0].address, INGRESS_PORT, path="/", host="unknown.example.com")

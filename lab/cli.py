@@ -15,7 +15,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from lab import apply, checks, ovs, report, spec, status, teardown
+from lab import apply, checks, explain, ovs, report, spec, status, teardown
 from lab.errors import LabError, UsageError
 from lab.journal import Journal, list_labs
 from lab.plan import Plan, make_plan
@@ -169,6 +169,22 @@ def cmd_check(a: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_explain(a: argparse.Namespace) -> int:
+    _need_root()
+    plan = status.load_plan(status.pick_lab(a.lab))
+    source = None
+    if a.source:
+        source = next((p for p in plan.pods if a.source in (p.name, p.netns)), None)
+        if source is None:
+            raise UsageError(f"--from {a.source}: no such pod in lab {plan.name}")
+    steps = explain.explain(plan, a.service, source)
+    for step in steps:
+        out.print(f"[bold]{escape(step.title)}[/bold]")
+        for line in step.lines:
+            out.print("   " + line, markup=False, soft_wrap=True)
+    return 0
+
+
 def cmd_provision(argv: list[str]) -> int:
     from lab import provision  # ansible-runner is only imported when provisioning
 
@@ -247,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="lab name (default: the only lab up)")
     sp.add_argument("--json", action="store_true", help="results as JSON")
     sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("explain", help="send one request to a Service and show every rule it hit, in order")
+    sp.add_argument("service", help="Service name (see cce-lab status)")
+    sp.add_argument("--lab", help="lab name (default: the only lab up)")
+    sp.add_argument("--from", dest="source", metavar="POD", help="client pod (default: the first plain pod)")
+    sp.set_defaults(func=cmd_explain)
 
     sp = sub.add_parser(
         "provision", help="set this machine (or an inventory) up with playbooks/site.yml through ansible-runner"

@@ -200,7 +200,9 @@ def http(src_ns: str, ip: str, port: int, path: str = "/whoami", host: str | Non
         data = json.loads(text) if text.startswith("{") else {}
     except ValueError:
         data = {}
-    return Http(status, data, f"HTTP {status}" + (f": {text[:60]}" if status != 200 else ""), time.monotonic() - t0)
+    seconds = time.monotonic() - t0
+    detail = f"HTTP {status} in {seconds * 1000:.1f} ms" + (f": {text[:60]}" if status != 200 else "")
+    return Http(status, data, detail, seconds)
 
 
 def udp(src_ns: str, ip: str, port: int, message: str = "hostname", timeout: float = 2.0) -> Outcome:

@@ -55,11 +55,52 @@ def print_plan(console: Console, plan: Plan, flows: bool = False) -> None:
         for r in plan.vpc_routes:
             routes.add_row(r.dst, r.via, r.note)
         console.print(routes)
+    print_services(
+        console,
+        [s.summary() for s in plan.services],
+        [{"host": i.host, "path": i.path, "service": i.service, "address": i.address} for i in plan.ingresses],
+    )
     if flows:
         for node, lines in plan.flows.items():
             console.print(f"[bold]{node}[/bold] br-int flows:")
             for line in lines:
                 console.print("  " + line, markup=False, soft_wrap=True)
+
+
+def print_services(console: Console, services: list[dict[str, Any]], ingresses: list[dict[str, Any]]) -> None:
+    if services:
+        table = Table(
+            "Service",
+            "type",
+            "ClusterIP:port",
+            "NodePort",
+            "ELB / DNAT",
+            "policy",
+            "endpoints",
+            title="Services",
+            title_justify="left",
+        )
+        for s in services:
+            front = f"{s['vip']}:{s['port']} (EIP {s['eip']})" if s["vip"] else "; ".join(s["dnat"])
+            policy = s["external_traffic_policy"] + (
+                ", ClientIP affinity" if s["session_affinity"] == "ClientIP" else ""
+            )
+            eps = ", ".join(e.split()[0] for e in s["endpoints"]) or "[red]none[/red]"
+            table.add_row(
+                s["name"],
+                f"{s['type']}/{s['protocol']}",
+                f"{s['cluster_ip']}:{s['port']}",
+                str(s["node_port"] or ""),
+                front,
+                policy,
+                eps,
+            )
+        console.print(table)
+    if ingresses:
+        table = Table("host", "path", "Service", "address", title="Ingress (ELB, L7)", title_justify="left")
+        for i in ingresses:
+            table.add_row(i["host"], i["path"], i["service"], i["address"])
+        console.print(table)
 
 
 def print_status(console: Console, st: dict[str, Any]) -> None:
@@ -75,14 +116,26 @@ def print_status(console: Console, st: dict[str, Any]) -> None:
     for p in st["pods"]:
         table.add_row("pod", p["name"], p["netns"], p["ip"], f"on {p['node']}")
     console.print(table)
+    print_services(console, st["services"], st["ingresses"])
     if st["missing_netns"]:
         console.print(f"[red]missing namespaces:[/red] {', '.join(st['missing_netns'])}")
 
 
 def print_checks(console: Console, name: str, model: str, results: list[Result]) -> None:
-    table = Table("scenario", "expected", "actual", "", "detail", title=f"{name} ({model} model)", title_justify="left")
+    table = Table(
+        "scenario",
+        "expected",
+        "actual",
+        "",
+        "source seen",
+        "answered by",
+        "detail",
+        title=f"{name} ({model} model)",
+        title_justify="left",
+    )
     for r in results:
-        table.add_row(escape(r.scenario), r.expected, escape(r.actual), _mark(r.ok), escape(r.detail))
+        cells = (escape(r.scenario), r.expected, escape(r.actual), _mark(r.ok), r.source, r.answered_by)
+        table.add_row(*cells, escape(r.detail))
     console.print(table)
     failed = sum(not r.ok for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed")

@@ -57,6 +57,24 @@ class ServicePlan:
     def nodes_with_endpoints(self) -> list[str]:
         return sorted({e.node for e in self.endpoints})
 
+    def summary(self) -> dict:
+        """The documented `status --json` form of a Service."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "protocol": self.protocol,
+            "cluster_ip": self.cluster_ip,
+            "port": self.port,
+            "target_port": self.target_port,
+            "node_port": self.node_port,
+            "vip": self.vip,
+            "eip": self.eip,
+            "external_traffic_policy": self.external_traffic_policy,
+            "session_affinity": self.session_affinity,
+            "endpoints": [f"{e.pod} {e.ip}:{e.port}" for e in self.endpoints],
+            "dnat": [f"{d.eip}:{d.eip_port} -> {d.node}:{d.node_port}" for d in self.dnat],
+        }
+
 
 @dataclass(frozen=True)
 class IngressPlan:

@@ -59,7 +59,12 @@ def lab_status(name: str) -> dict[str, Any]:
             for n in plan.nodes
         ],
         "pods": [{"name": p.name, "netns": p.netns, "node": p.node, "ip": p.ip} for p in plan.pods],
-        "hosts": [{"name": h.name, "netns": h.netns, "ip": h.ip, "role": h.role} for h in plan.hosts],
+        "hosts": [{"name": h.name, "netns": h.netns, "ip": h.ip, "role": h.role, "eip": h.eip} for h in plan.hosts],
+        "eips": [{"node": node, "eip": eip} for node, eip in plan.node_eips.items()],
+        "services": [s.summary() for s in plan.services],
+        "ingresses": [
+            {"host": i.host, "path": i.path, "service": i.service, "address": i.address} for i in plan.ingresses
+        ],
         "vpc_routes": [{"dst": r.dst, "via": r.via} for r in plan.vpc_routes],
         "processes": len(daemons) - len(dead),
         "missing_netns": missing,

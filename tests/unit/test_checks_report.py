@@ -97,7 +97,15 @@ def test_pairs_follow_the_lab_shape(overrides: dict, present: set[str], absent: 
 def test_result_ok(expected: str, actual: str, ok: bool) -> None:
     result = Result("s", expected, actual, "d")
     assert result.ok is ok
-    assert result.to_dict() == {"scenario": "s", "expected": expected, "actual": actual, "detail": "d", "ok": ok}
+    assert result.to_dict() == {
+        "scenario": "s",
+        "expected": expected,
+        "actual": actual,
+        "detail": "d",
+        "source": "",
+        "answered_by": "",
+        "ok": ok,
+    }
 
 
 # ---------------------------------------------------------------- rendering
