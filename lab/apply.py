@@ -137,9 +137,8 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
         _build_pods(plan)
         progress(f"datapath {plan.datapath}")
         datapath.build(plan, journal, progress)
-        if len(plan.hosts) > 1 or plan.services:
-            progress("Services, kube-proxy and the hosts around the cluster")
-            surroundings.build(plan, journal, progress)
+        progress("Services, kube-proxy and the hosts around the cluster")
+        surroundings.build(plan, journal, progress)
         journal.add(done=True)
     except BaseException as exc:
         progress("failed; removing what was created")

@@ -40,13 +40,16 @@ def root_snapshot() -> dict:
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            lab_owned = "/run/cce-lab/" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
         # An exited daemon stays a zombie until PID 1 collects it: it no longer runs.
-        if comm in WATCHED and state != "Z":
+        if (comm in WATCHED or lab_owned) and state != "Z":
             procs.add((int(pid), comm))
     state = sorted(os.listdir("/run/cce-lab")) if os.path.isdir("/run/cce-lab") else []
+    nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
     return {
+        "nftables": nft,
         "links": links,
         "addrs": addrs,
         "routes": routes,

@@ -12,7 +12,7 @@ def test_demo_builds_checks_and_removes_both_models():
     assert res.returncode == 0, res.stdout + res.stderr
     assert "every check matched its expectation" in res.stdout
     assert "tunnel: tunnel /" in res.stdout and "vpc: vpc / routed" in res.stdout
-    assert res.stderr.count("down: removed 11 namespaces") == 2
+    assert res.stderr.count("down: removed 23 namespaces") == 2  # 3 nodes, 11 pods, 9 hosts around them
     assert not [n for n in netns.list_names() if n.startswith(("tunnel-", "vpc-"))]
 
 

@@ -46,7 +46,7 @@ def test_model_end_to_end(lab, model, datapath):
     assert f"{first['ip']}/32" in shown.stdout
     if datapath == "ovs-userspace":
         assert all(n["underlay_if"] == "br-phy" for n in st["nodes"])
-        assert st["processes"] == 6  # ovsdb-server + ovs-vswitchd per node
+        assert st["processes"] == 7  # ovsdb-server + ovs-vswitchd per node, and netexec serving the pods
 
     res = cli("check", name, "--json")
     report = json.loads(res.stdout)
