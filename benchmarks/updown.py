@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/updown.py [--runs 5] [--json]
 
-Cases: topologies/tunnel.yaml (3 nodes x 2 pods, OVS per node) and
-topologies/scale.py with 50 nodes x 20 pods in the VPC model. Needs root.
+Cases: the full shipped topologies (tunnel.yaml with OVS per node, vpc.yaml),
+100 Services x 10 endpoints (topologies/services.py) and topologies/scale.py
+with 50 nodes x 20 pods in the VPC model. Needs root.
 Figures go to README ("Performance"); nothing here is a test.
 """
 
@@ -20,7 +21,9 @@ import time
 
 CLI = [sys.executable, "-m", "lab.cli"]
 CASES = [
-    ("tunnel.yaml (3 nodes x 2 pods)", ["topologies/tunnel.yaml"], "tunnel"),
+    ("tunnel.yaml (full: 3 nodes, 11 pods, 8 Services, edge)", ["topologies/tunnel.yaml"], "tunnel"),
+    ("vpc.yaml (full: 3 nodes, 11 pods, 8 Services, edge)", ["topologies/vpc.yaml"], "vpc"),
+    ("services.py (100 Services x 10 endpoints)", ["topologies/services.py"], "svcscale"),
     ("scale.py VPC (50 nodes x 20 pods)", ["topologies/scale.py", "-p", "nodes=50", "-p", "pods=20"], "scale"),
 ]
 
@@ -78,7 +81,7 @@ def main() -> int:
         print(json.dumps({"environment": env, "results": results}, indent=2))
         return 0
     print(f"kernel {env['kernel']}, {env['cpus']} CPUs, Python {env['python']}, {args.runs} runs each")
-    print(f"{'case':36} {'datapath':14} {'up min/med/max s':22} {'down min/med/max s':22} peak RSS of up")
+    print(f"{'case':56} {'datapath':14} {'up min/med/max s':22} {'down min/med/max s':22} peak RSS of up")
     for r in results:
         up, down = r["up_s"], r["down_s"]
         print(
