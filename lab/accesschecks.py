@@ -226,7 +226,9 @@ def _peer(plan: Plan) -> Iterator[Result]:
     pod = plan.pods[-1]
     res = probe.http(peer.netns, pod.ip, pod.port)
     expected = REACHABLE if plan.model == "vpc" and plan.edge and plan.edge.peer_routes_containers else BLOCKED
-    yield _row(f"peer VPC -> pod IP {pod.ip}", expected, res)
+    row = _row("peer VPC -> pod IP", expected, res)
+    row.detail = f"{pod.name} {pod.ip}: {row.detail}"
+    yield row
     np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
     if np:
         node = plan.nodes[0]

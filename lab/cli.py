@@ -159,7 +159,7 @@ def cmd_check(a: argparse.Namespace) -> int:
                     "name": plan.name,
                     "model": plan.model,
                     "datapath": plan.datapath,
-                    "results": [r.to_dict() for r in results],
+                    "results": [{**r.to_dict(), "model": plan.model} for r in results],
                 },
                 indent=2,
             )

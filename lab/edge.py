@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 
+from lab.errors import SpecError
 from lab.spec import Spec
 
 INTERNET = IPv4Network("198.51.100.0/24")
@@ -70,7 +71,13 @@ def plan_edge(spec: Spec, subnet_free: list[IPv4Address], extras: list[str]) -> 
         short = {"nat-gateway": "natgw"}.get(role, role)
         eip = {"elb": str(ELB_EIP), "nat-gateway": str(NAT_EIP)}.get(role, "")
         hosts.append(Host(role, f"{ns}-{short}", str(ip), role, router_if=short, eip=eip, mac=mac))
-    node_eips = {n: str(EIP_POOL[NODE_EIP_BASE + int(n.split("-")[1])]) for n in spec.eips}
+    node_eips = {}
+    for i, node in enumerate(spec.eips):
+        number = int(node.split("-")[1])
+        if NODE_EIP_BASE + number >= EIP_POOL.num_addresses - 1:
+            last = EIP_POOL.num_addresses - 2 - NODE_EIP_BASE
+            raise SpecError(f"eips[{i}]", f"node EIPs come from {EIP_POOL} as .{NODE_EIP_BASE}+N: node-1..node-{last}")
+        node_eips[node] = str(EIP_POOL[NODE_EIP_BASE + number])
     edge = Edge(hosts=hosts, node_eips=node_eips, snat=bool(spec.nat_gateway and spec.nat_gateway.snat))
     if spec.internet:
         hosts += [

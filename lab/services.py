@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from lab.edge import Edge
     from lab.plan import Node, Pod
 
+MAX_PORT = 65535
 INGRESS_PORT = 80  # the ELB's HTTP listener for Ingress rules
 FIRST_CLUSTER_IP = 10  # service_cidr[10] onwards; low addresses stay free as in a real cluster
 
@@ -89,7 +90,8 @@ class IngressPlan:
 
 def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) -> list[ServicePlan]:
     taken_ips = {s.cluster_ip for s in spec.services if s.cluster_ip}
-    free_ips = (ip for ip in list(spec.service_cidr)[FIRST_CLUSTER_IP:-1] if ip not in taken_ips)
+    cidr = spec.service_cidr
+    free_ips = (cidr[i] for i in range(FIRST_CLUSTER_IP, cidr.num_addresses - 1) if cidr[i] not in taken_ips)
     taken_ports = {s.node_port for s in spec.services if s.node_port}
     free_ports = (p for p in range(NODEPORT_RANGE[0], NODEPORT_RANGE[1] + 1) if p not in taken_ports)
     elb, natgw = edge.host("elb"), edge.host("nat-gateway")
@@ -107,7 +109,11 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
             raise SpecError(f"services[{i}]", f"service_cidr {spec.service_cidr} has no free ClusterIP left")
         node_port = s.node_port
         if s.type != "ClusterIP" and node_port is None:
-            node_port = next(free_ports)
+            node_port = next(free_ports, None)
+            if node_port is None:
+                raise SpecError(
+                    f"services[{i}]", f"the NodePort range {NODEPORT_RANGE[0]}-{NODEPORT_RANGE[1]} is used up"
+                )
         vip = eip = ""
         dnat: list[DnatRule] = []
         if s.type == "LoadBalancer" and elb:
@@ -115,6 +121,12 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
             _listen(listeners, (vip, s.port), s.name, i)
         if s.type == "DNAT" and natgw and node_port:
             eip = natgw.eip
+            if s.port + len(nodes) - 1 > MAX_PORT:
+                raise SpecError(
+                    f"services[{i}].port",
+                    f"DNAT uses EIP ports {s.port}..{s.port + len(nodes) - 1} "
+                    f"(one per node): keep them at or below {MAX_PORT}",
+                )
             for k, n in enumerate(nodes):
                 _listen(listeners, (eip, s.port + k), s.name, i)
                 dnat.append(DnatRule(eip, s.port + k, n.name, n.ip, node_port))

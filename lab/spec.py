@@ -32,6 +32,7 @@ CIDR_FIELDS = ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")
 Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
 NODEPORT_RANGE = (30000, 32767)
 WORKLOAD_PORT = 8080  # where every pod's netexec-style server listens
+RESERVED_WORKLOADS = ("pod", "node")  # pod-N-K and node-N are taken
 
 
 class _Strict(BaseModel):
@@ -177,7 +178,7 @@ def _check_services(spec: Spec) -> None:
     """Kubernetes' and CCE's rules for Services and Ingresses: every reference resolves."""
     names = [w.name for w in spec.workloads]
     for i, w in enumerate(spec.workloads):
-        if w.name == "pod" or names.index(w.name) != i:
+        if w.name in RESERVED_WORKLOADS or names.index(w.name) != i:
             raise SpecError(f"workloads[{i}].name", f"{w.name!r} is reserved or used twice")
     seen_ports: dict[int, str] = {}
     seen_ips: dict[IPv4Address, str] = {}
@@ -207,7 +208,12 @@ def _check_services(spec: Spec) -> None:
             raise SpecError(f"{where}.type", "a DNAT Service needs a nat_gateway")
         if s.type in ("LoadBalancer", "DNAT") and s.protocol != "TCP":
             raise SpecError(f"{where}.protocol", f"the lab's {s.type} forwards TCP only")
+    rules = [(ing.host, ing.path) for ing in spec.ingresses]
     for i, ing in enumerate(spec.ingresses):
+        if rules.index((ing.host, ing.path)) != i:
+            raise SpecError(
+                f"ingresses[{i}].path", f"{ing.host}{ing.path} is routed by an earlier Ingress rule already"
+            )
         svc = next((s for s in spec.services if s.name == ing.service), None)
         if svc is None:
             raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
@@ -233,6 +239,9 @@ def _check_services(spec: Spec) -> None:
             raise SpecError("intranet.subnet", f"{sub} must lie inside vpc_cidr and outside node_subnet")
 
 
+_NESTED: dict[str, type[BaseModel]] = {}  # top-level key -> the model of its items, filled below
+
+
 def _first_error(exc: ValidationError) -> SpecError:
     err = exc.errors()[0]
     loc = err["loc"]
@@ -243,7 +252,9 @@ def _first_error(exc: ValidationError) -> SpecError:
     if field.startswith("pods_per_node") and err["type"] in ("int_type", "int_parsing", "list_type"):
         msg = "must be a whole number of pods, or a list with one whole number per node"
     elif err["type"] == "extra_forbidden":
-        msg = f"unknown key (allowed: {', '.join(Spec.model_fields)})"
+        model = _NESTED.get(str(loc[0]), Spec) if len(loc) > 1 else Spec
+        allowed = [f.alias or name for name, f in model.model_fields.items()]
+        msg = f"unknown key (allowed: {', '.join(allowed)})"
     elif err["type"] == "missing":
         msg = "required key is missing"
     elif err["type"].startswith("ip_v4_network"):
@@ -306,3 +317,8 @@ def load(path: str | Path, params: dict[str, str] | None = None) -> Spec:
     except yaml.YAMLError as exc:
         raise SpecError("topology", f"{path} is not valid YAML: {exc}") from None
     return build_spec(data)
+
+
+_NESTED.update(
+    workloads=Workload, services=Service, ingresses=Ingress, nat_gateway=NatGateway, peer_vpc=PeerVpc, intranet=Intranet
+)

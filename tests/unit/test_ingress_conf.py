@@ -191,11 +191,6 @@ def test_shipped_topology_ingress() -> None:
     assert by_host == {"web.example.com": {"/": "svc-web-np"}, "api.example.com": {"/api": "svc-api-local"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: two Ingress rules with the same host and path are accepted by the spec, and ingress.config "
-    "writes two `location /` in one server block: nginx refuses it (duplicate location), so `up` fails late",
-)
 def test_duplicate_host_and_path_is_refused_or_merged() -> None:
     ingresses = [
         {"host": "x.example.com", "path": "/", "service": "web", "port": 80},

@@ -320,11 +320,6 @@ def test_invalid_services_give_one_clear_error(overrides: dict, field: str, word
     _assert_clear(_spec_error({**BASE, **overrides}), field, words)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: spec._first_error lists the top-level Spec keys for an unknown key inside a Service "
-    "('allowed: name, model, vpc_cidr, ...'), not the Service's own keys such as nodePort",
-)
 def test_unknown_service_key_lists_the_service_keys() -> None:
     err = _spec_error({**BASE, "services": [_svc("a", "NodePort", nodeport=30080)]})
     assert err.field == "services[0].nodeport"
@@ -332,11 +327,6 @@ def test_unknown_service_key_lists_the_service_keys() -> None:
     assert "vpc_cidr" not in err.rule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a workload named 'node' is accepted, its pods node-1, node-2 get the netns names "
-    "<lab>-node-1, <lab>-node-2 of the nodes themselves (only 'pod' is reserved)",
-)
 def test_workload_named_node_cannot_clash_with_node_namespaces() -> None:
     data = {**BASE, "workloads": [{"name": "node", "replicas": 2}]}
     try:
