@@ -21,8 +21,8 @@ import time
 
 CLI = [sys.executable, "-m", "lab.cli"]
 CASES = [
-    ("tunnel.yaml (full: 3 nodes, 11 pods, 8 Services, edge)", ["topologies/tunnel.yaml"], "tunnel"),
-    ("vpc.yaml (full: 3 nodes, 11 pods, 8 Services, edge)", ["topologies/vpc.yaml"], "vpc"),
+    ("tunnel.yaml (full: 3 nodes, 11 pods, 9 Services, edge)", ["topologies/tunnel.yaml"], "tunnel"),
+    ("vpc.yaml (full: 3 nodes, 11 pods, 9 Services, edge)", ["topologies/vpc.yaml"], "vpc"),
     ("services.py (100 Services x 10 endpoints)", ["topologies/services.py"], "svcscale"),
     ("scale.py VPC (50 nodes x 20 pods)", ["topologies/scale.py", "-p", "nodes=50", "-p", "pods=20"], "scale"),
 ]

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -185,6 +186,49 @@ def cmd_explain(a: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(a: argparse.Namespace):
+    from lab import bench  # iperf3 and matplotlib load only for performance runs
+
+    settings = bench.Settings.quick_mode() if a.quick else bench.Settings()
+    for field in ("duration", "repetitions", "streams"):
+        value = getattr(a, field)
+        if value is not None:
+            if value <= 0:
+                raise UsageError(f"--{field} must be positive")
+            setattr(settings, field, value)
+    return settings
+
+
+def _bench_output(a: argparse.Namespace, doc: dict, path: Path) -> int:
+    if a.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        report.print_bench(out, doc)
+    err.print(f"report: {path}")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    _need_root()
+    from lab import compare
+
+    plan = status.load_plan(status.pick_lab(a.name))
+    doc, path = compare.bench_lab(plan, _settings(a), Path(a.results), _progress)
+    return _bench_output(a, doc, path)
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    _need_root()
+    from lab import compare
+
+    plans = [_plan_file(f, [], for_up=True) for f in a.files]  # bad input fails before anything is built
+    names = [p.name for p in plans]
+    if len(set(names)) != len(names):
+        raise UsageError(f"compare: the topologies must have different names (got {', '.join(names)})")
+    doc, path = compare.compare(plans, _settings(a), Path(a.results), _progress)
+    return _bench_output(a, doc, path)
+
+
 def cmd_provision(argv: list[str]) -> int:
     from lab import provision  # ansible-runner is only imported when provisioning
 
@@ -269,6 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lab", help="lab name (default: the only lab up)")
     sp.add_argument("--from", dest="source", metavar="POD", help="client pod (default: the first plain pod)")
     sp.set_defaults(func=cmd_explain)
+
+    def perf(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--duration", type=float, help="seconds per iperf3 test (default 5; --quick: 1)")
+        sp.add_argument("--repetitions", type=int, help="repetitions of each test (default 3; --quick: 1)")
+        sp.add_argument("--streams", type=int, help="parallel TCP streams of the N-stream test (default 4)")
+        sp.add_argument("--quick", action="store_true", help="short run for CI: a two-lab compare in under 2 minutes")
+        sp.add_argument("--results", default="results", help="where results/<lab>-<time>/ goes (default ./results)")
+        sp.add_argument("--json", action="store_true", help="the results document on stdout")
+
+    sp = sub.add_parser("bench", help="measure a running lab and the machine's veth baseline; write a report")
+    sp.add_argument("name", nargs="?", help="lab name (default: the only lab up)")
+    perf(sp)
+    sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("compare", help="bring each topology up in turn, measure it, take it down; one report")
+    sp.add_argument("files", nargs="+", help="topology files, e.g. topologies/tunnel.yaml topologies/vpc.yaml")
+    perf(sp)
+    sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser(
         "provision", help="set this machine (or an inventory) up with playbooks/site.yml through ansible-runner"

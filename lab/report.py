@@ -156,3 +156,37 @@ def print_side_by_side(console: Console, runs: list[tuple[Plan, list[Result]]]) 
             cells.append(f"{r.actual} {_mark(r.ok)}" if r else "-")
         table.add_row(scenario, *cells)
     console.print(table)
+
+
+BENCH_COLUMNS = [
+    ("tcp_1_gbps", "TCP 1 stream"),
+    ("tcp_n_gbps", "TCP N streams"),
+    ("udp_64_kpps", "UDP 64 B"),
+    ("udp_large_gbps", "UDP large"),
+    ("ping_p50_ms", "ping p50"),
+    ("tcp_rr_p50_us", "TCP RR p50"),
+]
+
+
+def print_bench(console: Console, doc: dict[str, Any]) -> None:
+    """Medians per lab and path, the datapath beside every figure."""
+    table = Table(
+        "lab / path",
+        "datapath",
+        "MTU",
+        *(title for _, title in BENCH_COLUMNS),
+        title="Performance (median)",
+        title_justify="left",
+    )
+    for lab in doc["labs"]:
+        for path, metrics in lab["paths"].items():
+            cells = []
+            for key, _ in BENCH_COLUMNS:
+                m = metrics.get(key)
+                cells.append(f"{m['median']:.3g} {m['unit']}" if m else "-")
+            table.add_row(f"{lab['name']} / {path}", lab["datapath"], str(lab["mtu"]), *cells)
+        for path, reason in lab.get("skipped", {}).items():
+            table.add_row(
+                f"{lab['name']} / {path}", lab["datapath"], str(lab["mtu"]), f"[dim]skipped: {escape(reason)}[/dim]"
+            )
+    console.print(table)

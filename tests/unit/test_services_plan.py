@@ -549,7 +549,7 @@ def test_shipped_services_planned_as_documented() -> None:
     plan = make_plan(load(TOPOLOGIES / "tunnel.yaml"))
     svcs = _by_name(plan)
     base = IPv4Address("10.247.0.0")
-    assert [s.cluster_ip for s in plan.services] == [str(base + 10 + k) for k in range(8)]
+    assert [s.cluster_ip for s in plan.services] == [str(base + 10 + k) for k in range(9)]
     assert {n: svcs[n].node_port for n in ("web-np", "web-elb", "api-local", "api-dnat", "udp")} == {
         "web-np": 30080,
         "web-elb": 30081,

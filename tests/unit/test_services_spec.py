@@ -406,7 +406,7 @@ def test_internet_false_is_fine_without_anything_facing_the_internet() -> None:
 def test_shipped_topologies_load_and_plan(name: str) -> None:
     spec = load(TOPOLOGIES / name)
     assert [w.name for w in spec.workloads] == ["web", "api", "idle"]
-    assert len(spec.services) == 8
+    assert len(spec.services) == 9  # web, web-sticky, idle, web-np, web-elb, api-local, api-dnat, udp, bench
     assert len(spec.ingresses) == 2
     plan = make_plan(spec)
     assert [s.name for s in plan.services] == [s.name for s in spec.services]

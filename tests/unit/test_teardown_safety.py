@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,9 @@ def sleeper(tmp_path):
             argv.append(f"--pidfile={pidfile}")
         proc = subprocess.Popen(argv)
         started.append(proc)
+        deadline = time.monotonic() + 5  # until exec has filled in the new command line
+        while b"sleep" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.005)
         return proc, pidfile
 
     yield start

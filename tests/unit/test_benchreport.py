@@ -1,0 +1,334 @@
+"""The benchmark report: ratios, report.md layout, PNG charts, the written directory.
+
+All numbers below are SYNTHETIC (round, made up so the arithmetic is easy to check by
+hand); they are not measurements.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from lab import benchreport
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def metric(unit: str, better: str, values: list[float]) -> dict:
+    s = sorted(values)
+    return {"unit": unit, "better": better, "values": values, "min": s[0], "median": s[len(s) // 2], "max": s[-1]}
+
+
+def metrics(tcp1: float, tcpn: float, kpps: float, loss: float, ping: float, rr: float, mtu: int) -> dict:
+    """A path's synthetic metrics: median as given, min/max 10 % either side."""
+    return {
+        "tcp_1_gbps": metric("Gbit/s", "higher", [tcp1 * 0.9, tcp1, tcp1 * 1.1]),
+        "tcp_n_gbps": metric("Gbit/s", "higher", [tcpn * 0.9, tcpn, tcpn * 1.1]),
+        "udp_64_kpps": metric("kpps", "higher", [kpps * 0.9, kpps, kpps * 1.1]),
+        "udp_64_loss_pct": metric("%", "lower", [loss, loss, loss]),
+        "ping_p50_ms": metric("ms", "lower", [ping * 0.9, ping, ping * 1.1]),
+        "tcp_rr_p50_us": metric("µs", "lower", [rr * 0.9, rr, rr * 1.1]),
+        "mtu": metric("bytes", "higher", [mtu]),
+    }
+
+
+def synthetic_doc() -> dict:
+    return {
+        "version": 1,
+        "created": "2000-01-01T00:00:00Z",
+        "command": "cce-lab compare topologies/tunnel.yaml topologies/vpc.yaml --quick",
+        "settings": {"duration": 1.0, "repetitions": 3, "streams": 4, "quick": True},
+        "environment": {
+            "kernel": "9.9.9-synthetic",
+            "cpus": 2,
+            "machine": "x86_64",
+            "python": "3.11.2",
+            "ovs": "ovs-vswitchd (Open vSwitch) 3.1.0",
+            "iperf3": "3.12",
+        },
+        "labs": [
+            {
+                "name": "baseline",
+                "model": "baseline",
+                "datapath": "veth",
+                "mtu": 1500,
+                "paths": {"veth pair": metrics(40.0, 80.0, 1000.0, 0.0, 0.02, 20.0, 1500)},
+                "skipped": {},
+            },
+            {
+                "name": "tunnel",
+                "model": "tunnel",
+                "datapath": "ovs-userspace",
+                "mtu": 1450,
+                "paths": {
+                    "pod-pod same node": metrics(4.0, 8.0, 100.0, 2.0, 0.10, 100.0, 1450),
+                    "pod-pod across nodes": metrics(2.0, 4.0, 50.0, 5.0, 0.20, 200.0, 1450),
+                    "node-node": metrics(10.0, 20.0, 500.0, 1.0, 0.04, 40.0, 1500),
+                },
+                "skipped": {"pod-ClusterIP": "no Service with targetPort 5201 (iperf3)"},
+            },
+            {
+                "name": "vpc",
+                "model": "vpc",
+                "datapath": "routed",
+                "mtu": 1500,
+                "paths": {
+                    "pod-pod same node": metrics(32.0, 64.0, 800.0, 0.0, 0.03, 25.0, 1500),
+                    "pod-pod across nodes": metrics(20.0, 40.0, 400.0, 0.0, 0.05, 50.0, 1500),
+                    "node-node": metrics(25.0, 50.0, 500.0, 0.0, 0.04, 40.0, 1500),
+                    "pod-ClusterIP": metrics(16.0, 32.0, 200.0, 0.0, 0.08, 80.0, 1500),
+                },
+                "skipped": {},
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def doc() -> dict:
+    return synthetic_doc()
+
+
+# ------------------------------------------------------------------ ratios
+
+
+def test_ratios_against_the_baseline(doc: dict):
+    r = benchreport.ratios(doc)
+    assert r["baseline"] == {"lab": "baseline", "path": "veth pair"}
+    assert set(r["vs_baseline"]) == {"tunnel", "vpc"}  # the baseline has no ratio to itself
+    tunnel = r["vs_baseline"]["tunnel"]
+    # tunnel across nodes: 2 / 40, 4 / 80, 50 / 1000, 0.2 / 0.02, 200 / 20, 1450 / 1500
+    across = tunnel["pod-pod across nodes"]
+    assert across["tcp_1_gbps"] == pytest.approx(0.05)
+    assert across["tcp_n_gbps"] == pytest.approx(0.05)
+    assert across["udp_64_kpps"] == pytest.approx(0.05)
+    assert across["ping_p50_ms"] == pytest.approx(10.0)
+    assert across["tcp_rr_p50_us"] == pytest.approx(10.0)
+    assert across["mtu"] == pytest.approx(1450 / 1500)
+    assert r["vs_baseline"]["vpc"]["pod-ClusterIP"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+
+
+def test_zero_baseline_gives_none(doc: dict):
+    r = benchreport.ratios(doc)
+    # the baseline lost no packets: 5 % / 0 % has no ratio
+    assert r["vs_baseline"]["tunnel"]["pod-pod across nodes"]["udp_64_loss_pct"] is None
+    doc["labs"][0]["paths"]["veth pair"]["tcp_1_gbps"] = metric("Gbit/s", "higher", [0.0])
+    assert benchreport.ratios(doc)["vs_baseline"]["vpc"]["node-node"]["tcp_1_gbps"] is None
+
+
+def test_tunnel_over_vpc_per_path(doc: dict):
+    pair = benchreport.ratios(doc)["tunnel_vs_vpc"]
+    assert (pair["tunnel"], pair["vpc"]) == ("tunnel", "vpc")
+    # only paths both measured: the tunnel skipped pod-ClusterIP
+    assert set(pair["paths"]) == {"pod-pod same node", "pod-pod across nodes", "node-node"}
+    assert pair["paths"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)  # 4 / 32
+    assert pair["paths"]["pod-pod across nodes"]["ping_p50_ms"] == pytest.approx(4.0)  # 0.2 / 0.05
+    assert pair["paths"]["node-node"]["udp_64_kpps"] == pytest.approx(1.0)  # 500 / 500
+    assert pair["paths"]["node-node"]["udp_64_loss_pct"] is None  # 1 % / 0 %
+
+
+def test_tunnel_vpc_pairing_is_by_model_first_of_each(doc: dict):
+    tunnel2 = copy.deepcopy(doc["labs"][1]) | {"name": "tunnel2"}
+    tunnel2["paths"]["pod-pod same node"]["tcp_1_gbps"] = metric("Gbit/s", "higher", [16.0])
+    # order: baseline, vpc, tunnel, tunnel2 -- pairing must not depend on position
+    doc["labs"] = [doc["labs"][0], doc["labs"][2], doc["labs"][1], tunnel2]
+    r = benchreport.ratios(doc)
+    assert (r["tunnel_vs_vpc"]["tunnel"], r["tunnel_vs_vpc"]["vpc"]) == ("tunnel", "vpc")
+    assert r["tunnel_vs_vpc"]["paths"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)
+    assert r["vs_baseline"]["tunnel2"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+
+
+def test_no_pair_without_both_models(doc: dict):
+    doc["labs"] = doc["labs"][:2]  # baseline + tunnel: what `cce-lab bench` writes
+    assert benchreport.ratios(doc)["tunnel_vs_vpc"] is None
+    assert "Tunnel model / VPC model" not in benchreport.markdown(doc, {})
+
+
+def test_median_is_computed_when_missing(doc: dict):
+    m = doc["labs"][1]["paths"]["node-node"]["tcp_1_gbps"]
+    del m["median"], m["min"], m["max"]
+    m["values"] = [4.0, 2.0, 30.0]
+    assert benchreport.ratios(doc)["vs_baseline"]["tunnel"]["node-node"]["tcp_1_gbps"] == pytest.approx(0.1)
+
+
+def test_ratios_and_markdown_are_pure(doc: dict):
+    before = copy.deepcopy(doc)
+    benchreport.ratios(doc)
+    text = benchreport.markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"})
+    assert doc == before
+    assert benchreport.markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"}) == text
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _table_rows(section: str) -> list[list[str]]:
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ")]
+    return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in rows]
+
+
+def test_markdown_title_intro_and_summary_first(doc: dict):
+    files = {k: f"{k}.png" for k in benchreport.metric_order(doc)}
+    text = benchreport.markdown(doc, files)
+    assert text.startswith("# ")
+    intro = text.splitlines()[2]
+    assert "tunnel" in intro and "ovs-userspace" in intro and "routed" in intro and "veth" in intro
+    assert text.index("## Summary") < text.index("![")
+    assert "![TCP throughput, 1 stream](tcp_1_gbps.png)" in text
+    assert "## TCP throughput, 4 streams" in text  # N from settings.streams
+    assert (
+        text.index("## Summary") < text.index("## Skipped") < text.index("## Environment") < text.index("## Reproduce")
+    )
+
+
+def test_summary_table_cells_and_datapath_on_every_row(doc: dict):
+    summary = _section(benchreport.markdown(doc, {}), "## Summary").split("### ")[0]
+    header, *rows = _table_rows(summary)
+    assert header[:4] == ["lab", "path", "datapath", "MTU"]
+    assert header[4:] == ["TCP 1 stream ↑", "TCP 4 streams ↑", "UDP 64 B ↑", "ping p50 ↓", "TCP RR p50 ↓"]
+    assert len(rows) == 1 + 3 + 4
+    datapaths = {"baseline": "veth", "tunnel": "ovs-userspace", "vpc": "routed"}
+    for row in rows:
+        assert row[2] == datapaths[row[0]]
+    across = next(r for r in rows if r[:2] == ["tunnel", "pod-pod across nodes"])
+    assert across[4] == "2.00 Gbit/s (0.05 of baseline)"
+    assert across[7] == "0.20 ms (10.00 of baseline)"
+    base = next(r for r in rows if r[0] == "baseline")
+    assert base[4] == "40.0 Gbit/s (baseline)"
+
+
+def test_tunnel_vpc_table_and_cce_sentence(doc: dict):
+    text = benchreport.markdown(doc, {})
+    section = text[text.index("### Tunnel model / VPC model") : text.index("\n## ", text.index("### Tunnel"))]
+    header, *rows = _table_rows(section)
+    assert header[1] == "datapaths (tunnel / VPC)"
+    assert all(r[1] == "ovs-userspace / routed" for r in rows)
+    same = next(r for r in rows if r[0] == "pod-pod same node")
+    assert same[2] == "0.12 (-88 %)"  # 4 / 32
+    assert "5-15 %" in section
+    assert "higher is better" in section and "lower is better" in section
+    assert "kernel datapath" in section  # the userspace datapath is named as not CCE's
+
+
+def test_metric_sections_have_min_median_max(doc: dict):
+    text = benchreport.markdown(doc, {"tcp_rr_p50_us": "tcp_rr_p50_us.png"})
+    section = _section(text, "## TCP request/response latency, median (p50)")
+    assert "![TCP request/response latency, median (p50)](tcp_rr_p50_us.png)" in section
+    assert "lower is better" in section
+    header, *rows = _table_rows(section)
+    assert header == ["lab", "path", "datapath", "MTU", "min", "median", "max", "runs", "of baseline"]
+    row = next(r for r in rows if r[:2] == ["vpc", "pod-ClusterIP"])
+    assert row[2:] == ["routed", "1500", "72.0", "80.0", "88.0", "3", "4.00"]
+
+
+def test_skipped_environment_and_command(doc: dict):
+    text = benchreport.markdown(doc, {})
+    skipped = _section(text, "## Skipped")
+    assert "pod-ClusterIP: no Service with targetPort 5201 (iperf3)" in skipped
+    assert "tunnel (`ovs-userspace`)" in skipped
+    env = _section(text, "## Environment")
+    for needle in ("9.9.9-synthetic", "x86_64", "Open vSwitch) 3.1.0", "3.12", "3.11.2", "| CPUs | 2 |"):
+        assert needle in env
+    assert "| MTU, tunnel (ovs-userspace) | 1450 |" in env
+    assert "| duration per measurement | 1.0 s |" in env and "| repetitions | 3 |" in env
+    assert "| parallel TCP streams | 4 |" in env
+    assert "## Reproduce\n\n```sh\ncce-lab compare topologies/tunnel.yaml topologies/vpc.yaml --quick\n```" in text
+
+
+# ------------------------------------------------------------------ charts
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_charts_one_png_per_metric(doc: dict, tmp_path: Path):
+    del doc["labs"][2]["paths"]["node-node"]["mtu"]  # a metric missing on one path does not matter
+    files = benchreport.charts(doc, tmp_path)
+    expected = {"tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_64_loss_pct", "ping_p50_ms", "tcp_rr_p50_us", "mtu"}
+    assert set(files) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.png" for k in expected)
+    for name in files.values():
+        data = (tmp_path / name).read_bytes()
+        width, height = _png_size(data)
+        assert width >= 900 and height >= 400
+        assert len(data) > 20_000  # matplotlib drew something, not an empty canvas
+
+
+def _texts(fig) -> list:
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+
+
+def test_figure_legend_labels_and_baseline_line(doc: dict):
+    fig = benchreport.figure(doc, "tcp_1_gbps")
+    ax = fig.axes[0]
+    assert ax.get_title() == "TCP throughput, 1 stream — Gbit/s, higher is better"
+    assert "Gbit/s" in ax.get_ylabel()
+    assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == [
+        "pod-pod same node",
+        "pod-pod across nodes",
+        "node-node",
+        "pod-ClusterIP",
+    ]
+    (legend,) = fig.legends
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert entries[:2] == ["tunnel (ovs-userspace, MTU 1450)", "vpc (routed, MTU 1500)"]
+    assert entries[2].startswith("baseline: veth pair (veth, MTU 1500)")
+    (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert line.get_ydata()[0] == pytest.approx(40.0)
+    texts = [t.get_text() for t in _texts(fig)]
+    assert "4.00" in texts and "32.0" in texts  # value labels on the bars
+    assert "skipped" in texts  # the tunnel's pod-ClusterIP
+    # bar heights are the medians; 7 bars (tunnel skipped one path)
+    from matplotlib.container import BarContainer
+
+    bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches]
+    heights = sorted(round(p.get_height(), 6) for p in bars)
+    assert heights == sorted([4.0, 2.0, 10.0, 32.0, 20.0, 25.0, 16.0])
+    assert all(t.get_fontsize() >= 10 for t in _texts(fig))
+    width, _ = fig.get_size_inches() * fig.dpi
+    assert width >= 900
+
+
+def test_figure_lower_is_better_title(doc: dict):
+    ax = benchreport.figure(doc, "ping_p50_ms").axes[0]
+    assert ax.get_title().endswith("lower is better")
+    assert "ms" in ax.get_ylabel()
+
+
+def test_figure_all_zero_metric(doc: dict):
+    for lab in doc["labs"]:
+        for m in lab["paths"].values():
+            m["udp_64_loss_pct"] = metric("%", "lower", [0.0])
+    ax = benchreport.figure(doc, "udp_64_loss_pct").axes[0]
+    assert ax.get_ylim() == (0.0, 1.0)
+
+
+# ------------------------------------------------------------------ write
+
+
+def test_write_the_whole_report(doc: dict, tmp_path: Path):
+    out = tmp_path / "results" / "tunnel-vpc-20000101-000000"
+    report = benchreport.write(doc, out)
+    assert report == out / "report.md"
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["ratios"] == json.loads(json.dumps(benchreport.ratios(doc)))
+    assert {k: v for k, v in saved.items() if k != "ratios"} == json.loads(json.dumps(doc))
+    text = report.read_text()
+    images = [ln[ln.index("](") + 2 : -1] for ln in text.splitlines() if ln.startswith("![")]
+    assert len(images) == len(benchreport.metric_order(doc))
+    assert all((out / name).read_bytes()[:8] == PNG_SIGNATURE for name in images)
