@@ -147,16 +147,25 @@ def _from_internet(plan: Plan) -> Iterator[Result]:
     for svc in (s for s in plan.services if s.type == "DNAT" and s.endpoints):
         for rule in svc.dnat:
             res = probe.http(client.netns, rule.eip, rule.eip_port)
-            yield _row(
+            row = _row(
                 f"Internet -> DNAT {rule.eip}:{rule.eip_port} -> {rule.node}:{rule.node_port}",
                 REACHABLE,
                 res,
                 _workload(svc),
             )
+            # Cluster policy: the node the rule names masquerades, so the pod sees that node (or its bridge)
+            if res.ok and svc.external_traffic_policy == "Cluster" and res.source not in (rule.node_ip, POD_GATEWAY):
+                row.actual = f"via another node ({res.source})"
+            yield row
     for ing in plan.ingresses:
         svc = next(s for s in plan.services if s.name == ing.service)
         path = ing.path.rstrip("/") + "/whoami"
-        res = probe.http(client.netns, ing.address, INGRESS_PORT, path=path, host=ing.host)
+        # nginx takes its upstream nodes in turn: one request per node, and each must be answered
+        tries = [
+            probe.http(client.netns, ing.address, INGRESS_PORT, path=path, host=ing.host)
+            for _ in range(len(plan.nodes) + 1)
+        ]
+        res = next((t for t in tries if not t.ok), tries[-1])
         row = _row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, _workload(svc))
         xff = res.data.get("xff") or ""
         if res.ok and client.ip not in xff:

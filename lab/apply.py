@@ -23,6 +23,15 @@ Progress = Callable[[str], None]
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
 # Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).
+# Routers of the VPC and the Internet forward, and never redirect or filter by reverse path.
+ROUTER_ROLES = ("vpc-router", "elb", "nat-gateway", "internet-router")
+ROUTER_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.send_redirects": "0",
+    "net.ipv4.conf.default.send_redirects": "0",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+}
 NODE_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.rp_filter": "0",
@@ -62,14 +71,6 @@ def _build_vpc(plan: Plan) -> None:
     """The VPC router: one bridge for the node subnet, its gateway IP, the VPC route table."""
     subnet = IPv4Network(plan.node_subnet)
     router = plan.router
-    netns.sysctl(
-        router.netns,
-        {
-            "net.ipv4.ip_forward": "1",
-            "net.ipv4.conf.all.send_redirects": "0",
-            "net.ipv4.conf.default.send_redirects": "0",
-        },
-    )
     with netns.iproute(router.netns) as ipr:
         ipr.link("set", index=1, state="up")
         ipr.link("add", ifname="subnet0", kind="bridge")
@@ -120,12 +121,13 @@ def up(plan: Plan, progress: Progress = _quiet) -> bool:
     journal.start(plan.to_dict())
     try:
         progress(f"creating {len(plan.netns_names())} namespaces")
-        nodes = {n.netns for n in plan.nodes}
+        # Before any device exists, so every interface inherits these defaults.
+        defaults = {n.netns: NODE_SYSCTLS for n in plan.nodes}
+        defaults |= {h.netns: ROUTER_SYSCTLS for h in plan.hosts if h.role in ROUTER_ROLES}
         for ns in plan.netns_names():
             journal.add(netns=ns)  # recorded first: a kill right after create still leaves it named
             netns.create(ns)
-            # Before any device exists, so every interface inherits these defaults.
-            netns.sysctl(ns, {**IPV6_OFF, **NODE_SYSCTLS} if ns in nodes else IPV6_OFF)
+            netns.sysctl(ns, {**IPV6_OFF, **defaults.get(ns, {})})
         progress("wiring the VPC: router, node NICs, ECS")
         _build_vpc(plan)
         for node in plan.nodes:

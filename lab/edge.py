@@ -69,7 +69,7 @@ def plan_edge(spec: Spec, subnet_free: list[IPv4Address], extras: list[str]) -> 
         ip = subnet_free[-1 - j]
         mac = "0e:5a:" + ":".join(f"{b:02x}" for b in ip.packed)
         short = {"nat-gateway": "natgw"}.get(role, role)
-        eip = {"elb": str(ELB_EIP), "nat-gateway": str(NAT_EIP)}.get(role, "")
+        eip = {"elb": str(ELB_EIP), "nat-gateway": str(NAT_EIP)}.get(role, "") if spec.internet else ""
         hosts.append(Host(role, f"{ns}-{short}", str(ip), role, router_if=short, eip=eip, mac=mac))
     node_eips = {}
     for i, node in enumerate(spec.eips):
@@ -78,7 +78,7 @@ def plan_edge(spec: Spec, subnet_free: list[IPv4Address], extras: list[str]) -> 
             last = EIP_POOL.num_addresses - 2 - NODE_EIP_BASE
             raise SpecError(f"eips[{i}]", f"node EIPs come from {EIP_POOL} as .{NODE_EIP_BASE}+N: node-1..node-{last}")
         node_eips[node] = str(EIP_POOL[NODE_EIP_BASE + number])
-    edge = Edge(hosts=hosts, node_eips=node_eips, snat=bool(spec.nat_gateway and spec.nat_gateway.snat))
+    edge = Edge(node_eips=node_eips, snat=bool(spec.nat_gateway and spec.nat_gateway.snat))
     if spec.internet:
         hosts += [
             Host("internet", f"{ns}-inet", str(INTERNET[1]), "internet-router"),
@@ -103,7 +103,7 @@ def plan_edge(spec: Spec, subnet_free: list[IPv4Address], extras: list[str]) -> 
             intranet_gateway=str(sub[1]),
             intranet_allow=[str(c) for c in spec.intranet.allow],
         )
-    return edge
+    return replace(edge, hosts=hosts)
 
 
 def edge_from_dict(data: dict) -> Edge:

@@ -3,7 +3,8 @@
 The trainer's whiteboard drawing, taken from the kernel: iptables packet
 counters (and OVS flow counters in the tunnel model) are read before and
 after a single request from a pod to the Service's ClusterIP; the rules whose
-counters moved are the path the request took.
+counters moved are the path the request took. Counters are shared: other
+traffic in the same instant (ARP, a check running) shows up too.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ class Step:
 
 
 def _iptables_counts(ns: str) -> dict[str, int]:
-    out = procs.run(ns, ["iptables-save", "-c", "-t", "nat"]).stdout
-    return {m.group(2): int(m.group(1)) for m in map(_COUNTED.match, out.splitlines()) if m}
+    """Packet counters of every rule in nat (where kube-proxy DNATs) and filter (where it REJECTs)."""
+    counts = {}
+    for table in ("nat", "filter"):
+        out = procs.run(ns, ["iptables-save", "-c", "-t", table]).stdout
+        counts |= {f"{table}: {m.group(2)}": int(m.group(1)) for m in map(_COUNTED.match, out.splitlines()) if m}
+    return counts
 
 
 def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -37,7 +42,8 @@ def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
     hit = [rule for rule, n in after.items() if n > before.get(rule, 0)]
     by_chain: dict[str, list[str]] = {}
     for rule in hit:
-        by_chain.setdefault(rule.split()[1], []).append(rule)
+        table, _, text = rule.partition(": ")
+        by_chain.setdefault(f"{table}: {text.split()[1]}", []).append(rule)
     ordered: list[str] = []
 
     def walk(chain: str) -> None:
@@ -45,9 +51,9 @@ def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
             ordered.append(rule)
             jump = _JUMP.search(rule)
             if jump:
-                walk(jump.group(1))
+                walk(f"{chain.split(':')[0]}: {jump.group(1)}")
 
-    for start in ("PREROUTING", "OUTPUT", "POSTROUTING"):
+    for start in ("nat: PREROUTING", "filter: FORWARD", "nat: OUTPUT", "filter: OUTPUT", "nat: POSTROUTING"):
         walk(start)
     return ordered
 
@@ -99,7 +105,7 @@ def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
     rules = _hit_in_order(ipt_before, ipt_after)
     steps.append(
         Step(
-            f"{len(steps) + 1}. kube-proxy's rules in {node.name} (iptables -t nat; counters moved by this request)",
+            f"{len(steps) + 1}. netfilter rules in {node.name} whose counters this request moved (nat, filter)",
             rules or ["(no nat rule counted: the connection may have matched an existing conntrack entry)"],
         )
     )

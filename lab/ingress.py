@@ -13,6 +13,8 @@ from lab.journal import Journal
 from lab.plan import Plan
 from lab.services import INGRESS_PORT
 
+NGINX_TITLE = "nginx: master process"
+
 
 def upstream(service: str) -> str:
     return f"svc-{service}"
@@ -40,8 +42,9 @@ def config(plan: Plan, workdir: Path) -> str:
         "  proxy_connect_timeout 2s;",
     ]
     for name in dict.fromkeys(i.service for i in plan.ingresses):
-        port = next(i.node_port for i in plan.ingresses if i.service == name)
-        lines += [f"  upstream {upstream(name)} {{", *(f"    server {n.ip}:{port};" for n in plan.nodes), "  }"]
+        svc = next(s for s in plan.services if s.name == name)
+        backends = svc.backends(plan.nodes) or plan.nodes  # no endpoint anywhere: nginx answers 502
+        lines += [f"  upstream {upstream(name)} {{", *(f"    server {n.ip}:{svc.node_port};" for n in backends), "  }"]
     lines += [
         f'  server {{ listen {elb.ip}:{INGRESS_PORT} default_server; return 404 "no Ingress rule for this host\\n"; }}'
     ]
@@ -61,5 +64,6 @@ def start(plan: Plan, journal: Journal) -> None:
     (journal.dir / "nginx-tmp").mkdir(exist_ok=True)
     conf.write_text(config(plan, journal.dir))
     pidfile = journal.dir / "nginx.pid"
-    journal.add(pidfile=str(pidfile), marker=str(conf))  # nginx renames its process: find it by its config
-    procs.run(elb.netns, ["nginx", "-c", str(conf)])
+    # nginx retitles itself: its master is recognised by title and configuration path, not by --pidfile=
+    journal.add(pidfile=str(pidfile), title=NGINX_TITLE, marker=f"-c {conf}")
+    procs.run(elb.netns, ["nginx", "-e", str(journal.dir / "nginx-error.log"), "-c", str(conf)])

@@ -1,7 +1,7 @@
 """A node's netfilter and policy routing: kube-proxy plus what CCE adds around it.
 
 - kube-proxy's chains (kubeproxy.py);
-- pod egress masquerading (chain IP-MASQ, as CCE's ip-masq-agent): the tunnel
+- pod egress masquerading (chain IP-MASQ-AGENT, as CCE's ip-masq-agent): the tunnel
   model hides pods behind the node IP for everything outside the container
   CIDR; the VPC model keeps pod IPs towards RFC 1918 destinations
   (`nonMasqueradeCIDRs`) and masquerades only Internet-bound traffic;
@@ -34,16 +34,22 @@ def ruleset(plan: Plan, node: Node) -> str:
     """Everything for `iptables-restore --noflush` in the node namespace, one batch."""
     text = kubeproxy.rules(plan.services, node.name, plan.container_cidr)
     keep = [plan.container_cidr] if plan.model == "tunnel" else list(NON_MASQUERADE_CIDRS)
-    overlay = ['-A IP-MASQ -o vxlan0 -m comment --comment "the overlay keeps pod IPs" -j RETURN'] * (
+    overlay = ['-A IP-MASQ-AGENT -o vxlan0 -m comment --comment "the overlay keeps pod IPs" -j RETURN'] * (
         plan.datapath == "linux-vxlan"
     )
     nat = [
         "*nat",
-        ":IP-MASQ - [0:0]",
-        f'-A POSTROUTING -s {plan.container_cidr} -m comment --comment "ip-masq-agent: pod egress" -j IP-MASQ',
-        *(f'-A IP-MASQ -d {cidr} -m comment --comment "ip-masq-agent: nonMasqueradeCIDRs" -j RETURN' for cidr in keep),
+        ":IP-MASQ-AGENT - [0:0]",
+        '-A POSTROUTING -m comment --comment "ip-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination '
+        'traffic to our custom IP-MASQ-AGENT chain" -m addrtype ! --dst-type LOCAL -j IP-MASQ-AGENT',
+        *(
+            f'-A IP-MASQ-AGENT -d {cidr} -m comment --comment "ip-masq-agent: local traffic is not subject to '
+            f'MASQUERADE" -j RETURN'
+            for cidr in keep
+        ),
         *overlay,
-        '-A IP-MASQ -m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE" -j MASQUERADE',
+        '-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be '
+        'last in chain)" -j MASQUERADE',
         "COMMIT",
     ]
     paths = return_paths(plan)

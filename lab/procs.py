@@ -40,16 +40,18 @@ def run(
     return result
 
 
-def _started_with(pid: int, option: str, marker: str | None) -> bool:
-    """Exactly `option` among its arguments; or, for daemons that retitle themselves, `marker` in them."""
+def _started_with(pid: int, option: str, marker: str | None, title: str | None) -> bool:
+    """Exactly `option` among its arguments; or, for a daemon that retitles itself, its `title` and `marker`."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return marker in cmdline if marker else option in cmdline.split("\0")
+    if marker:
+        return cmdline.startswith(title or "") and marker in cmdline
+    return option in cmdline.split("\0")
 
 
-def pid_of(pidfile: str | Path, marker: str | None = None) -> int | None:
+def pid_of(pidfile: str | Path, marker: str | None = None, title: str | None = None) -> int | None:
     """The live PID of the daemon started with `--pidfile=<pidfile>` (or showing `marker`).
 
     Read from the pidfile; if that is not written yet (an `up` killed while a
@@ -60,17 +62,17 @@ def pid_of(pidfile: str | Path, marker: str | None = None) -> int | None:
         pid = int(Path(pidfile).read_text().split()[0])
     except (OSError, ValueError, IndexError):
         pid = None
-    if pid is not None and _started_with(pid, option, marker):
+    if pid is not None and _started_with(pid, option, marker, title):
         return pid
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _started_with(int(entry.name), option, marker):
+        if entry.name.isdigit() and _started_with(int(entry.name), option, marker, title):
             return int(entry.name)
     return None
 
 
-def stop(pidfile: str | Path, marker: str | None = None, timeout: float = 3.0) -> bool:
+def stop(pidfile: str | Path, marker: str | None = None, title: str | None = None, timeout: float = 3.0) -> bool:
     """End the daemon behind `pidfile` (TERM, then KILL) and wait until it is gone."""
-    pid = pid_of(pidfile, marker)
+    pid = pid_of(pidfile, marker, title)
     if pid is None:
         return False
     try:

@@ -58,6 +58,12 @@ class ServicePlan:
     def nodes_with_endpoints(self) -> list[str]:
         return sorted({e.node for e in self.endpoints})
 
+    def backends(self, nodes: list[Node]) -> list[Node]:
+        """Nodes an ELB or NAT gateway may send this Service's traffic to: all, or those with an endpoint (Local)."""
+        if self.external_traffic_policy == "Cluster":
+            return list(nodes)
+        return [n for n in nodes if n.name in self.nodes_with_endpoints()]
+
     def summary(self) -> dict:
         """The documented `status --json` form of a Service."""
         return {
@@ -121,13 +127,15 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
             _listen(listeners, (vip, s.port), s.name, i)
         if s.type == "DNAT" and natgw and node_port:
             eip = natgw.eip
-            if s.port + len(nodes) - 1 > MAX_PORT:
+            local = {e.node for e in endpoints}
+            targets = [n for n in nodes if s.external_traffic_policy == "Cluster" or n.name in local]
+            if s.port + len(targets) - 1 > MAX_PORT:
                 raise SpecError(
                     f"services[{i}].port",
-                    f"DNAT uses EIP ports {s.port}..{s.port + len(nodes) - 1} "
+                    f"DNAT uses EIP ports {s.port}..{s.port + len(targets) - 1} "
                     f"(one per node): keep them at or below {MAX_PORT}",
                 )
-            for k, n in enumerate(nodes):
+            for k, n in enumerate(targets):
                 _listen(listeners, (eip, s.port + k), s.name, i)
                 dnat.append(DnatRule(eip, s.port + k, n.name, n.ip, node_port))
         result.append(

@@ -33,6 +33,8 @@ Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
 NODEPORT_RANGE = (30000, 32767)
 WORKLOAD_PORT = 8080  # where every pod's netexec-style server listens
 RESERVED_WORKLOADS = ("pod", "node")  # pod-N-K and node-N are taken
+# The lab's own "Internet" (documentation ranges) and its uplink transfer nets.
+LAB_RESERVED = (IPv4Network("198.51.100.0/24"), IPv4Network("203.0.113.0/24"), IPv4Network("100.64.0.0/29"))
 
 
 class _Strict(BaseModel):
@@ -218,17 +220,26 @@ def _check_services(spec: Spec) -> None:
         if svc is None:
             raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
         if svc.type == "ClusterIP" or svc.protocol != "TCP":
-            raise SpecError(f"ingresses[{i}].service", f"{svc.name} must be a TCP NodePort or LoadBalancer Service")
+            raise SpecError(f"ingresses[{i}].service", f"{svc.name} must be a TCP Service with a NodePort")
         if ing.port != svc.port:
             raise SpecError(f"ingresses[{i}].port", f"{svc.name} listens on {svc.port}, not {ing.port}")
     node_names = {f"node-{i + 1}" for i in range(spec.nodes)}
     for i, node in enumerate(spec.eips):
         if node not in node_names or spec.eips.index(node) != i:
             raise SpecError(f"eips[{i}]", f"{node!r} is not a node here (node-1...node-{spec.nodes}) or is repeated")
-    if (spec.eips or spec.nat_gateway or spec.ingresses or any(s.type == "LoadBalancer" for s in spec.services)) and (
-        not spec.internet
-    ):
-        raise SpecError("internet", "EIPs, a NAT gateway, LoadBalancer Services and Ingresses need internet: true")
+    if (spec.eips or spec.nat_gateway or spec.ingresses) and not spec.internet:
+        raise SpecError("internet", "EIPs, a NAT gateway and Ingresses need internet: true")
+    planes = {k: getattr(spec, k) for k in ("vpc_cidr", "container_cidr", "service_cidr")}
+    if spec.peer_vpc:
+        planes["peer_vpc.cidr"] = spec.peer_vpc.cidr
+    if spec.intranet:
+        planes["intranet.subnet"] = spec.intranet.subnet
+    for field, net in planes.items():
+        reserved = next((r for r in LAB_RESERVED if net.overlaps(r)), None)
+        if reserved:
+            raise SpecError(field, f"{net} overlaps {reserved}, which the lab uses for its Internet, EIPs and uplinks")
+        if field.startswith(("peer", "intranet")) and net.prefixlen > 28:
+            raise SpecError(field, f"{net} is too small: use a /28 or larger (the lab puts a host at its 10th address)")
     if spec.peer_vpc:
         for other in ("vpc_cidr", "container_cidr", "service_cidr"):
             if spec.peer_vpc.cidr.overlaps(getattr(spec, other)):

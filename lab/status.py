@@ -36,7 +36,7 @@ def lab_status(name: str) -> dict[str, Any]:
     entries = journal.entries()
     missing = [ns for ns in plan.netns_names() if not netns.exists(ns)]
     daemons = [e for e in entries if "pidfile" in e]
-    dead = [e for e in daemons if procs.pid_of(e["pidfile"], e.get("marker")) is None]
+    dead = [e for e in daemons if procs.pid_of(e["pidfile"], e.get("marker"), e.get("title")) is None]
     if not journal.complete():
         state = "incomplete"
     elif missing or dead:

@@ -11,19 +11,12 @@ from ipaddress import IPv4Network
 
 from pyroute2 import IPRoute
 
-from lab import ingress, netns, nodenet, procs, workloads
+from lab import ingress, kubeproxy, netns, nodenet, procs, workloads
 from lab.edge import NAT_UPLINK, UPLINK
 from lab.journal import Journal
 from lab.netns import link_index
 from lab.plan import Plan
 
-ROUTER_SYSCTLS = {
-    "net.ipv4.ip_forward": "1",
-    "net.ipv4.conf.all.send_redirects": "0",
-    "net.ipv4.conf.default.send_redirects": "0",
-    "net.ipv4.conf.all.rp_filter": "0",
-    "net.ipv4.conf.default.rp_filter": "0",
-}
 EIP_TABLE = 100  # VPC router: hosts with an EIP leave through the Internet uplink
 
 
@@ -62,7 +55,6 @@ def _internet(plan: Plan) -> None:
     natgw, elb = plan.host("nat-gateway"), plan.host("elb")
     if not (inet and client and server):
         return
-    netns.sysctl(inet.netns, ROUTER_SYSCTLS)
     with netns.iproute(inet.netns) as ipr:
         ipr.link("set", index=1, state="up")
         ipr.link("add", ifname="lan0", kind="bridge")
@@ -86,7 +78,6 @@ def _internet(plan: Plan) -> None:
 def _vpc_router(plan: Plan) -> None:
     """EIPs (1:1 NAT at the VPC edge), the peering connection, the intranet subnet."""
     router, elb = plan.router, plan.host("elb")
-    netns.sysctl(router.netns, ROUTER_SYSCTLS)
     bound = {plan.node(n).ip: eip for n, eip in plan.node_eips.items()}  # private IP -> EIP
     if elb:
         bound[elb.ip] = elb.eip
@@ -157,11 +148,11 @@ def _nat_gateway(plan: Plan) -> None:
     natgw = plan.host("nat-gateway")
     if not natgw or not plan.host("internet-router"):
         return
-    netns.sysctl(natgw.netns, ROUTER_SYSCTLS)
     with netns.iproute(natgw.netns) as ipr:
         ipr.route("del", dst="0.0.0.0/0")
         ipr.route("add", dst=plan.vpc_cidr, gateway=plan.router.ip)
-        ipr.route("add", dst=plan.container_cidr, gateway=plan.router.ip)
+        # Pods reach the Internet masqueraded to node IPs: a pod address has no business here.
+        ipr.route("add", dst=plan.container_cidr, type="unreachable")
     _addr_up(natgw.netns, "uplink", NAT_UPLINK[0], 30, [("0.0.0.0/0", NAT_UPLINK[1])])
     _local_eips(natgw.netns, [natgw.eip])
     nat = ["*nat"]
@@ -180,26 +171,15 @@ def _nat_gateway(plan: Plan) -> None:
     _iptables(natgw.netns, [*nat, "COMMIT"])
 
 
-def elb_backends(plan: Plan, svc) -> list[str]:
-    """Node IPs the ELB forwards a LoadBalancer Service to: all nodes, or those with a local endpoint."""
-    nodes = (
-        plan.nodes
-        if svc.external_traffic_policy == "Cluster"
-        else [n for n in plan.nodes if n.name in svc.nodes_with_endpoints()]
-    )
-    return [n.ip for n in nodes]
-
-
 def _elb(plan: Plan) -> None:
     elb = plan.host("elb")
     if not elb:
         return
-    netns.sysctl(elb.netns, ROUTER_SYSCTLS)
     nat, flt = ["*nat"], ["*filter"]
     for svc in plan.services:
         if svc.type != "LoadBalancer":
             continue
-        backends = elb_backends(plan, svc)
+        backends = [n.ip for n in svc.backends(plan.nodes)]
         match = f"-d {elb.ip}/32 -p tcp -m tcp --dport {svc.port}"
         if not backends:
             flt.append(
@@ -207,14 +187,10 @@ def _elb(plan: Plan) -> None:
                 "-j REJECT --reject-with tcp-reset"
             )
             continue
-        chain = f"ELB-{svc.name.upper()}"[:28]
+        chain = "ELB-" + kubeproxy.chain_suffix(svc.name)  # unique, within iptables' 28 characters
         nat += [f":{chain} - [0:0]", f'-A PREROUTING {match} -m comment --comment "listener {svc.name}" -j {chain}']
         for i, ip in enumerate(backends):
-            stat = (
-                f" -m statistic --mode random --probability {1 / (len(backends) - i):0.10f}"
-                if i < len(backends) - 1
-                else ""
-            )
+            stat = kubeproxy.probability(i, len(backends))
             nat.append(f"-A {chain} -p tcp{stat} -j DNAT --to-destination {ip}:{svc.node_port}")
     _iptables(elb.netns, [*nat, "COMMIT", *flt, "COMMIT"])
 
@@ -227,7 +203,7 @@ def _nodes(plan: Plan) -> None:
         with netns.iproute(node.netns) as ipr:
             for _mac, ip, mark, table in paths:
                 ipr.route("add", dst="0.0.0.0/0", gateway=ip, table=table)
-                ipr.rule("add", fwmark=mark, fwmask=nodenet.RETURN_PATH_MASK & mark, table=table, priority=100)
+                ipr.rule("add", fwmark=mark, fwmask=mark, table=table, priority=100)
 
 
 def build(plan: Plan, journal: Journal, progress: Callable[[str], None]) -> None:

@@ -10,7 +10,7 @@ def undo(journal: Journal) -> dict[str, int]:
     """Stop recorded processes, delete recorded namespaces, drop the state dir."""
     removed = {"processes": 0, "namespaces": 0}
     for entry in reversed(journal.entries()):
-        if "pidfile" in entry and procs.stop(entry["pidfile"], entry.get("marker")):
+        if "pidfile" in entry and procs.stop(entry["pidfile"], entry.get("marker"), entry.get("title")):
             removed["processes"] += 1
         elif "netns" in entry and netns.exists(entry["netns"]):
             netns.delete(entry["netns"])

@@ -100,8 +100,11 @@ def test_one_upstream_per_ingress_service_with_every_node(nodes: int) -> None:
     upstreams = _blocks(conf, "upstream")
     node_ports = {"web": 30080, "api": 30082, "shop": 30100}
     assert set(upstreams) == {f"svc-{name}" for name in node_ports}
+    # 2 web replicas spread round-robin: on node-1 and node-2 (both on node-1 when there is one node)
+    with_pods = _node_ips(nodes)[: min(2, nodes)]
     for name, port in node_ports.items():
-        assert upstreams[f"svc-{name}"] == [f"server {ip}:{port};" for ip in _node_ips(nodes)]
+        ips = with_pods if name == "api" else _node_ips(nodes)  # api is Local: only nodes with an endpoint
+        assert upstreams[f"svc-{name}"] == [f"server {ip}:{port};" for ip in ips]
     assert "internal" not in conf
 
 
@@ -185,7 +188,7 @@ def test_shipped_topology_ingress() -> None:
     conf = ingress.config(plan, WORKDIR)
     assert _blocks(conf, "upstream") == {
         "svc-web-np": [f"server {ip}:30080;" for ip in _node_ips(3)],
-        "svc-api-local": [f"server {ip}:30082;" for ip in _node_ips(3)],
+        "svc-api-local": [f"server {ip}:30082;" for ip in _node_ips(2)],  # Local: api-1, api-2 on node-1, node-2
     }
     by_host = {_server_name(b): _locations(b) for b in _servers(conf)}
     assert by_host == {"web.example.com": {"/": "svc-web-np"}, "api.example.com": {"/api": "svc-api-local"}}

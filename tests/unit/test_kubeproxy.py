@@ -21,7 +21,14 @@ from lab.spec import build_spec, load
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 CONTAINER = "172.16.0.0/16"
 CHAIN_NAME = re.compile(r"^KUBE-(SVC|SEP|EXT|SVL)-[A-Z2-7]{16}$")
-FIXED_CHAINS = {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ", "KUBE-EXTERNAL-SERVICES"}
+FIXED_CHAINS = {
+    "KUBE-SERVICES",
+    "KUBE-NODEPORTS",
+    "KUBE-POSTROUTING",
+    "KUBE-MARK-MASQ",
+    "KUBE-EXTERNAL-SERVICES",
+    "KUBE-FORWARD",
+}
 BUILTIN_CHAINS = {
     "filter": {"INPUT", "FORWARD", "OUTPUT"},
     "nat": {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
@@ -70,7 +77,7 @@ def _sections(text: str) -> list[Section]:
 
 
 def _table(text: str, table: str) -> Section:
-    """The first section of `table` (kube-proxy's; nodenet adds a second nat section for IP-MASQ)."""
+    """The first section of `table` (kube-proxy's; nodenet adds a second nat section for IP-MASQ-AGENT)."""
     return next(s for s in _sections(text) if s.table == table)
 
 
@@ -376,14 +383,19 @@ def test_nodeport_without_endpoints_is_rejected_in_external_services() -> None:
 
 def test_filter_hooks() -> None:
     flt = _filter([])
-    hooks = {(r.split()[1], _target(r)) for r in flt.rules}
+    hooks = {(r.split()[1], _target(r)) for r in flt.rules if not r.startswith("-A KUBE-FORWARD")}
     assert hooks == {
         ("INPUT", "KUBE-EXTERNAL-SERVICES"),
+        ("FORWARD", "KUBE-FORWARD"),
         ("FORWARD", "KUBE-SERVICES"),
         ("FORWARD", "KUBE-EXTERNAL-SERVICES"),
         ("OUTPUT", "KUBE-SERVICES"),
     }
-    assert all("--ctstate NEW" in r for r in flt.rules)
+    portals = [r for r in flt.rules if "service portals" in r]
+    assert len(portals) == 4 and all("--ctstate NEW" in r for r in portals)
+    # kube-proxy's KUBE-FORWARD: drop INVALID, accept marked and established traffic
+    assert [_target(r) for r in flt.chain("KUBE-FORWARD")] == ["DROP", "ACCEPT", "ACCEPT"]
+    assert "--ctstate INVALID" in flt.chain("KUBE-FORWARD")[0]
 
 
 # --------------------------------------------------------- externalTrafficPolicy
@@ -403,7 +415,7 @@ def test_local_policy_ext_jumps_to_svl_with_this_nodes_endpoints(node: str, loca
     suffix = svc.removeprefix("KUBE-SVC-")
     ext, svl = f"KUBE-EXT-{suffix}", f"KUBE-SVL-{suffix}"
     ext_rules = nat.chain(ext)
-    assert [_target(r) for r in ext_rules] == [svc, "KUBE-MARK-MASQ", svc, svl]
+    assert [_target(r) for r in ext_rules] == [svc, "KUBE-MARK-MASQ", svc, svl]  # modern kube-proxy's order
     assert f"-s {CONTAINER} " in ext_rules[0]
     assert "--src-type LOCAL" in ext_rules[1] and "--src-type LOCAL" in ext_rules[2]
     jumps = nat.chain(svl)
@@ -413,7 +425,8 @@ def test_local_policy_ext_jumps_to_svl_with_this_nodes_endpoints(node: str, loca
     # the SVL chain reuses the Service's SEP chains
     svc_seps = {_target(r) for r in nat.chain(svc) if " -j KUBE-SEP-" in r}
     assert {_target(r) for r in jumps} <= svc_seps
-    assert not any(" -j DROP" in r for r in _filter([_local_service()], node).rules)
+    flt = _filter([_local_service()], node)
+    assert not any(" -j DROP" in r for r in flt.chain("KUBE-EXTERNAL-SERVICES"))  # this node has local endpoints
 
 
 def test_local_policy_node_without_local_endpoints_drops_the_nodeport() -> None:
@@ -509,12 +522,12 @@ def _plan(model: str = "tunnel", ovs: bool = False, **overrides: object) -> Plan
 
 
 def _ip_masq(text: str) -> Section:
-    (section,) = [s for s in _sections(text) if s.table == "nat" and "IP-MASQ" in s.declared]
+    (section,) = [s for s in _sections(text) if s.table == "nat" and "IP-MASQ-AGENT" in s.declared]
     return section
 
 
 def _returns(section: Section) -> list[str]:
-    return [re.search(r"-d (\S+) ", r).group(1) for r in section.chain("IP-MASQ") if " -d " in r]
+    return [re.search(r"-d (\S+) ", r).group(1) for r in section.chain("IP-MASQ-AGENT") if " -d " in r]
 
 
 @pytest.mark.parametrize(
@@ -538,8 +551,9 @@ def test_ip_masq_returns(model: str, overrides: dict, ovs: bool, keep: list[str]
     masq = _ip_masq(nodenet.ruleset(plan, plan.nodes[0]))
     assert sorted(_returns(masq)) == sorted(keep)
     (hook,) = masq.chain("POSTROUTING")
-    assert hook.startswith(f"-A POSTROUTING -s {plan.container_cidr} ") and hook.endswith("-j IP-MASQ")
-    rules = masq.chain("IP-MASQ")
+    # as the real ip-masq-agent: every non-local destination goes through the chain
+    assert "-m addrtype ! --dst-type LOCAL" in hook and hook.endswith("-j IP-MASQ-AGENT")
+    rules = masq.chain("IP-MASQ-AGENT")
     assert rules[-1].endswith("-j MASQUERADE")
     assert all(r.endswith("-j RETURN") for r in rules[:-1])
     assert not any("vxlan0" in r for r in rules)
@@ -547,7 +561,7 @@ def test_ip_masq_returns(model: str, overrides: dict, ovs: bool, keep: list[str]
 
 def test_linux_vxlan_keeps_pod_ips_on_the_overlay() -> None:
     plan = _plan(datapath="linux-vxlan")
-    rules = _ip_masq(nodenet.ruleset(plan, plan.nodes[1])).chain("IP-MASQ")
+    rules = _ip_masq(nodenet.ruleset(plan, plan.nodes[1])).chain("IP-MASQ-AGENT")
     (overlay,) = [r for r in rules if "-o vxlan0" in r]
     assert overlay.endswith("-j RETURN")
     assert rules.index(overlay) < len(rules) - 1

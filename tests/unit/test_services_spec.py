@@ -174,7 +174,7 @@ INVALID = [
             ],
         },
         "ingresses[1].service",
-        ("b", "NodePort", "LoadBalancer"),
+        ("b", "NodePort"),
         id="ingress-to-clusterip",
     ),
     pytest.param(
@@ -209,10 +209,14 @@ INVALID = [
         id="nat-gateway-no-internet",
     ),
     pytest.param(
-        {"internet": False, "services": [_svc("a", "LoadBalancer")]},
+        {
+            "internet": False,
+            "ingresses": [{"host": "a.example.com", "service": "a", "port": 80}],
+            "services": [_svc("a", "NodePort")],
+        },
         "internet",
-        ("loadbalancer", "internet: true"),
-        id="loadbalancer-no-internet",
+        ("ingress", "internet: true"),
+        id="ingress-no-internet",
     ),
     pytest.param(
         {
@@ -419,3 +423,10 @@ def test_shipped_topologies_load_and_plan(name: str) -> None:
     roles = {h.role for h in plan.hosts}
     assert {"vpc-router", "ecs", "elb", "nat-gateway", "internet-client", "internet-server"} <= roles
     assert {"peer-host", "intranet-server", "internet-router"} <= roles
+
+
+def test_a_private_elb_needs_no_internet() -> None:
+    """ECS -> private ELB is a CCE scenario of its own: the ELB gets its VIP, and no EIP."""
+    spec = build_spec({**BASE, "internet": False, "services": [_svc("a", "LoadBalancer")]})
+    (svc,) = make_plan(spec).services
+    assert svc.vip == "192.168.0.254" and svc.eip == ""
