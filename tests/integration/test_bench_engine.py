@@ -1,0 +1,168 @@
+"""lab.bench on real namespaces: the veth baseline, Ctrl-C in the middle of a test, a lab's paths.
+
+Every test must leave no `ccebench-` namespace and no child process behind (the
+conftest fixture also checks the root namespace is unchanged).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from lab import bench, netns, procs, status
+
+LOSS = {"udp_64_loss_pct", "udp_large_loss_pct"}  # 0 % loss is a fine result
+# A TCP Service translates no UDP and a ClusterIP answers no ICMP.
+THROUGH_SERVICE_ABSENT = {
+    "udp_64_kpps",
+    "udp_64_loss_pct",
+    "udp_large_gbps",
+    "udp_large_loss_pct",
+    "ping_p50_ms",
+    "ping_p99_ms",
+}
+CPU = {"cpu_sender_pct", "cpu_receiver_pct"}  # can round to 0 when the sender only calls sendfile()
+
+
+def _ccebench_namespaces() -> list[str]:
+    return [n for n in netns.list_names() if n.startswith("ccebench-")]
+
+
+def _our_children() -> list[int]:
+    """PIDs whose parent is this process (multiprocessing may not know a child it lost)."""
+    me, found = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    assert not _ccebench_namespaces(), "a ccebench- namespace exists before the test"
+    yield
+    assert not _ccebench_namespaces()
+    assert multiprocessing.active_children() == []
+    assert _our_children() == []
+
+
+def _check_metrics(metrics: dict, repetitions: int, absent: set[str] = frozenset()) -> None:
+    assert set(metrics) == set(bench.METRICS) - absent
+    for key, m in metrics.items():
+        unit, better = bench.METRICS[key]
+        assert (m["unit"], m["better"]) == (unit, better)
+        assert len(m["values"]) == (1 if key == "mtu" else repetitions), key
+        assert m["min"] <= m["median"] <= m["max"], key
+        if key in LOSS:
+            assert all(0 <= v <= 100 for v in m["values"]), (key, m)
+        elif key in CPU:
+            assert all(v >= 0 for v in m["values"]), (key, m)
+        else:
+            assert all(v > 0 for v in m["values"]), (key, m)
+
+
+def test_baseline_quick_measures_every_metric() -> None:
+    settings = bench.Settings.quick_mode()
+    seen: list[str] = []
+    result = bench.run_baseline(settings, progress=seen.append)
+    assert {k: v for k, v in result.items() if k != "paths"} == {
+        "name": "baseline",
+        "model": "baseline",
+        "datapath": "veth",
+        "mtu": 1500,
+        "skipped": {},
+    }
+    assert list(result["paths"]) == ["veth pair"]
+    metrics = result["paths"]["veth pair"]
+    _check_metrics(metrics, settings.repetitions)
+    assert metrics["mtu"]["values"] == [1500]
+    assert metrics["tcp_1_gbps"]["median"] > 0.1  # a veth pair does Gbit/s, not Mbit/s
+    assert seen == [
+        "veth pair: TCP 1 stream 1/1",
+        "veth pair: TCP 2 streams 1/1",
+        "veth pair: UDP 64 B 1/1",
+        "veth pair: UDP 1472 B 1/1",
+        "veth pair: ping 1/1",
+        "veth pair: TCP request/response 1/1",
+    ]
+
+
+def test_baseline_mtu_sets_the_large_udp_payload() -> None:
+    settings = bench.Settings(duration=1, repetitions=2, streams=2, quick=True)
+    seen: list[str] = []
+    result = bench.run_baseline(settings, mtu=1450, progress=seen.append)
+    metrics = result["paths"]["veth pair"]
+    _check_metrics(metrics, 2)
+    assert result["mtu"] == 1450 and metrics["mtu"]["values"] == [1450]
+    assert "veth pair: UDP 1422 B 2/2" in seen
+
+
+def test_ctrl_c_in_the_middle_of_an_iperf3_test_leaves_nothing() -> None:
+    """SIGINT to our main thread while a 5 s iperf3 test runs: namespaces and children are gone after."""
+    main = threading.main_thread().ident
+    assert main is not None
+    started = threading.Event()
+
+    def on_progress(msg: str) -> None:
+        if not started.is_set():
+            started.set()
+            timer.start()
+
+    timer = threading.Timer(1.5, signal.pthread_kill, args=(main, signal.SIGINT))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bench.run_baseline(bench.Settings(duration=5, repetitions=1), progress=on_progress)
+    finally:
+        timer.cancel()
+    assert started.is_set()
+
+
+def test_suite_on_a_two_node_lab(lab) -> None:
+    """Every path of a small routed lab; through the Service only TCP is measured."""
+    name = lab(
+        name="ccebench",
+        model="vpc",
+        nodes=2,
+        pods_per_node=2,
+        workloads=[{"name": "web", "replicas": 2}],
+        services=[
+            {
+                "name": "bench",
+                "type": "ClusterIP",
+                "selector": {"app": "web"},
+                "port": 5201,
+                "targetPort": 5201,
+                "sessionAffinity": "ClientIP",
+            }
+        ],
+    )
+    plan = status.load_plan(name)
+    settings = bench.Settings.quick_mode()
+    result = bench.run_suite(plan, settings)
+    assert (result["name"], result["model"], result["datapath"], result["mtu"]) == ("ccebench", "vpc", "routed", 1500)
+    assert result["skipped"] == {}
+    assert list(result["paths"]) == ["pod-pod same node", "pod-pod across nodes", "pod-ClusterIP", "node-node"]
+    for path, metrics in result["paths"].items():
+        _check_metrics(metrics, settings.repetitions, THROUGH_SERVICE_ABSENT if path == "pod-ClusterIP" else set())
+
+
+def test_a_broken_path_is_skipped_with_the_reason(lab) -> None:
+    """A pod whose address was removed: its paths fail fast and say why; the others are still measured."""
+    name = lab(name="ccebench", model="vpc", nodes=2, pods_per_node=2)
+    plan = status.load_plan(name)
+    victim = plan.pods_on("node-2")[0]
+    procs.run(victim.netns, ["ip", "addr", "flush", "dev", "eth0"])
+    result = bench.run_suite(plan, bench.Settings.quick_mode())
+    assert set(result["paths"]) == {"pod-pod same node", "node-node"}
+    assert result["skipped"]["pod-pod across nodes"].startswith("failed: ")
+    assert "no Service with targetPort 5201" in result["skipped"]["pod-ClusterIP"]
