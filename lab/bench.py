@@ -75,7 +75,6 @@ METRICS: dict[str, tuple[str, str]] = {
     "mtu": ("bytes", "higher"),
 }
 
-_CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
 _PIPE_SIZE = 1 << 20  # libiperf prints its JSON into a pipe read only afterwards: a full pipe would hang it
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -268,17 +267,6 @@ def paths(plan: Plan) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
 # ------------------------------------------------------------------ iperf3 in forked children
 
 
-def _enter(name: str) -> None:
-    """Move this (single-threaded, forked) process into namespace `name` for good."""
-    fd = os.open(netns.path(name), os.O_RDONLY)
-    try:
-        if _libc.setns(fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns {name}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
-
-
 def _child_setup(parent: int) -> None:
     """In a fresh child: die with the parent, leave Ctrl-C to it, keep libiperf's stderr off the terminal."""
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -298,7 +286,7 @@ def _roomy_pipe(obj: Any) -> None:
 def _server_child(conn: Connection, parent: int, ns: str, bind_ip: str, port: int) -> None:
     try:
         _child_setup(parent)
-        _enter(ns)
+        netns.enter(ns)
         import iperf3
 
         server = iperf3.Server()
@@ -319,7 +307,7 @@ def _server_child(conn: Connection, parent: int, ns: str, bind_ip: str, port: in
 def _client_child(conn: Connection, parent: int, ns: str, options: dict[str, Any]) -> None:
     try:
         _child_setup(parent)
-        _enter(ns)
+        netns.enter(ns)
         import iperf3
 
         client = iperf3.Client()

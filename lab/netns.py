@@ -55,16 +55,23 @@ def list_names() -> list[str]:
         return []
 
 
+def enter(name: str) -> None:
+    """Move the calling thread into namespace `name` (for good: see `inside` for a visit)."""
+    target = os.open(path(name), os.O_RDONLY)
+    try:
+        _check(_libc.setns(target, _CLONE_NEWNET), f"setns {name}")
+    finally:
+        os.close(target)
+
+
 @contextmanager
 def inside(name: str) -> Iterator[None]:
     """Run the body with this thread in namespace `name` (other threads stay put)."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(path(name), os.O_RDONLY)
     try:
-        _check(_libc.setns(target, _CLONE_NEWNET), f"setns {name}")
+        enter(name)
         yield
     finally:
-        os.close(target)
         _check(_libc.setns(home, _CLONE_NEWNET), "setns back")
         os.close(home)
 
