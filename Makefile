@@ -58,6 +58,9 @@ $(STAMP): pyproject.toml | bootstrap
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
 	@touch $@
 
+# The test suite also validates the Vagrantfile: it needs Vagrant (and its libvirt plugin).
+test: PROVISION_ARGS += -e testtools_install=true
+
 demo: setup
 	$(VENV)/bin/cce-lab demo
 
@@ -71,6 +74,7 @@ test: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/ansible-lint --profile production playbooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build playbooks/.runner *.egg-info

@@ -206,6 +206,7 @@ def provision(
     tags: Sequence[str] | None = None,
     check: bool = False,
     quiet: bool = False,
+    extravars: dict[str, str] | None = None,
 ) -> ProvisionResult:
     """Run `playbook` on `inventory` (localhost by default) and return what happened.
 
@@ -233,6 +234,7 @@ def provision(
         playbook=str(book),
         inventory=str(inv),
         tags=",".join(tags) if tags else None,
+        extravars=extravars or None,
         cmdline="--check" if check else None,
         envvars={"PATH": path, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0"},
         event_handler=progress,
@@ -268,10 +270,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--tags", "-t", default="", help="comma-separated role tags to run (e.g. base,kernel)")
     ap.add_argument("--check", "-C", action="store_true", help="report what would change, change nothing")
     ap.add_argument("--quiet", "-q", action="store_true", help="no progress output; the exit code tells")
+    ap.add_argument(
+        "--extra-vars",
+        "-e",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a playbook variable (repeatable), e.g. -e topology_file=topologies/vpc.yaml",
+    )
     a = ap.parse_args(argv)
     tags = [t.strip() for t in a.tags.split(",") if t.strip()]
+    extravars = {}
+    for pair in a.extra_vars:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            print(f"error: --extra-vars {pair!r}: use KEY=VALUE", file=sys.stderr)
+            return 2
+        extravars[key] = value
     try:
-        result = provision(a.playbook, a.inventory, tags or None, a.check, a.quiet)
+        result = provision(a.playbook, a.inventory, tags or None, a.check, a.quiet, extravars)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The kernel accepts every node's netfilter batch (kube-proxy + IP-MASQ + return paths).
+"""The kernel accepts every node's netfilter batch (kube-proxy + IP-MASQ-AGENT + return paths).
 
 `iptables-restore --test --noflush` parses and checks the whole batch (chains, matches, targets,
 their options) against the running kernel without committing it, in a namespace of its own.
