@@ -123,26 +123,9 @@ def cmd_exec(a: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("exec: give a command after --, e.g. cce-lab exec pod-1-1 -- ip addr")
-    ns = _resolve_netns(target)
+    ns = status.resolve_netns(target)
     os.execvp("ip", ["ip", "netns", "exec", ns, *command])
     return 1  # not reached
-
-
-def _resolve_netns(target: str) -> str:
-    """`lab-node-1`, `lab/node-1`, or `node-1` when one lab is up."""
-    lab, sep, short = target.rpartition("/")
-    labs = [lab] if sep else list_labs()
-    found = []
-    for name in labs:
-        plan = status.load_plan(name)
-        for ns_owner in [*plan.hosts, *plan.nodes, *plan.pods]:
-            if target == ns_owner.netns or short == ns_owner.name:
-                found.append(ns_owner.netns)
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise LabError(f"exec: no node, pod or host {target!r} in labs {', '.join(labs) or '(none up)'}")
-    raise LabError(f"exec: {target!r} is in several labs ({', '.join(found)}): write LAB/{short}")
 
 
 def cmd_check(a: argparse.Namespace) -> int:

@@ -69,3 +69,20 @@ def lab_status(name: str) -> dict[str, Any]:
         "processes": len(daemons) - len(dead),
         "missing_netns": missing,
     }
+
+
+def resolve_netns(target: str) -> str:
+    """`lab-node-1`, `lab/node-1`, or `node-1` when one lab is up."""
+    lab, sep, short = target.rpartition("/")
+    labs = [lab] if sep else list_labs()
+    found = []
+    for name in labs:
+        plan = load_plan(name)
+        for ns_owner in [*plan.hosts, *plan.nodes, *plan.pods]:
+            if target == ns_owner.netns or short == ns_owner.name:
+                found.append(ns_owner.netns)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise LabError(f"no node, pod or host {target!r} in labs {', '.join(labs) or '(none up)'}")
+    raise LabError(f"{target!r} is in several labs ({', '.join(found)}): write LAB/{short}")
