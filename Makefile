@@ -3,6 +3,7 @@
 #   make setup   # as root on Debian/Ubuntu: python venv + packages + Ansible provisioning
 #   make demo    # setup, then `cce-lab demo`
 #   make test    # setup, then pytest (fails if no test was collected)
+#   make vm-test # the reference VM: OVS kernel datapath + playbook in a QEMU guest (~5 min)
 #   make lint    # ruff check + ruff format --check
 #   make clean   # remove the venv, caches and Ansible run logs (never lab state in /run/cce-lab)
 #
@@ -26,7 +27,7 @@ LINT_PATHS := $(wildcard lab tests benchmarks)
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bootstrap demo test lint clean
+.PHONY: help setup bootstrap demo test vm-test lint clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -58,8 +59,8 @@ $(STAMP): pyproject.toml | bootstrap
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
 	@touch $@
 
-# The test suite also validates the Vagrantfile: it needs Vagrant (and its libvirt plugin).
-test: PROVISION_ARGS += -e testtools_install=true
+# The test suite also validates the Vagrantfile (Vagrant) and boots the reference VM (QEMU, debootstrap).
+test vm-test: PROVISION_ARGS += -e testtools_install=true
 
 demo: setup
 	$(VENV)/bin/cce-lab demo
@@ -70,6 +71,10 @@ test: setup
 	  echo "make test: FAILED: pytest collected no tests (exit 5); a run that tests nothing is not a pass" >&2; exit 1; \
 	fi; \
 	exit "$$rc"
+
+# The reference VM: the OVS kernel datapath and the playbook, tested in a bookworm guest under QEMU.
+vm-test: setup
+	bash tests/vm/vm-test.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Runs inside the reference VM at boot (vm-test.service). Provisions the guest with the
+# same playbook as `make setup`, then builds the tunnel model on the OVS *kernel*
+# datapath and the VPC model, each checked. Exit code = result; log on the share.
+set -u
+T0=$(date +%s%3N)
+stage() { local ms=$(( $(date +%s%3N) - T0 )); printf '== STAGE %-34s %6d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000)); }
+stage "guest up ($(nproc) CPUs, kernel $(uname -r))"
+for m in openvswitch vxlan; do modprobe "$m" || { echo "modprobe $m failed"; exit 20; }; done
+stage "modules openvswitch, vxlan"
+
+rm -rf /opt/cce-lab && cp -a /share/repo /opt/cce-lab && cd /opt/cce-lab || exit 21
+export PIP_NO_INDEX=1 PIP_FIND_LINKS=/share/wheels PIP_DISABLE_PIP_VERSION_CHECK=1
+make .venv/.cce-lab-installed || exit 22
+stage "venv + pip install -e .[dev]"
+make setup || exit 23
+stage "make setup (site.yml via ansible-runner)"
+
+RC=0
+run_topology() {  # FILE NAME
+    local file=$1 name=$2 rc
+    .venv/bin/cce-lab up "$file"; rc=$?
+    stage "up $name (rc=$rc)"; [ $rc -eq 0 ] || { RC=1; return; }
+    if [ "$name" = tunnel ]; then
+        .venv/bin/cce-lab status "$name" --json | grep -q '"datapath": "ovs-kernel"' || { echo "not ovs-kernel"; RC=1; }
+        for ns in $(ip netns list | awk '{print $1}' | grep -E "^$name-node-[0-9]+$"); do
+            echo "--- ip netns exec $ns ovs-dpctl show"
+            ip netns exec "$ns" ovs-dpctl show | grep -E 'system@|port '
+            ip netns exec "$ns" ovs-dpctl show | grep -q vxlan_sys_4789 || { echo "no kernel VXLAN port in $ns"; RC=1; }
+        done
+    fi
+    .venv/bin/cce-lab check "$name"; rc=$?
+    stage "check $name (rc=$rc)"; [ $rc -eq 0 ] || RC=1
+    .venv/bin/cce-lab down "$name"; rc=$?
+    stage "down $name (rc=$rc)"; [ $rc -eq 0 ] || RC=1
+}
+sed 's/^datapath: .*/datapath: ovs-kernel/' topologies/tunnel.yaml > /tmp/tunnel-ovs-kernel.yaml
+run_topology /tmp/tunnel-ovs-kernel.yaml tunnel
+run_topology topologies/vpc.yaml vpc
+echo "RESULT RC=$RC"
+exit $RC

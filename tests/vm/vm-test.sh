@@ -1,0 +1,100 @@
+#!/bin/bash
+# make vm-test: the reference VM test. Builds (and caches) a Debian bookworm image from
+# Debian's packages, boots it under QEMU (KVM where it works, else TCG), and inside it
+# provisions the lab with playbooks/site.yml and runs the tunnel model on the OVS kernel
+# datapath and the VPC model, each with `cce-lab check`. Exit code = the guest's result.
+#
+#   CCE_VM_CACHE  image and wheel cache (default /var/cache/cce-lab-vm)
+#   CCE_VM_TIMEOUT seconds before the VM is stopped (default 1800)
+#   CCE_VM_ACCEL  kvm or tcg (default tcg)
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$REPO/tests/vm"
+CACHE=${CCE_VM_CACHE:-/var/cache/cce-lab-vm}
+TIMEOUT=${CCE_VM_TIMEOUT:-1800}
+PY="$REPO/.venv/bin/python"
+PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,ca-certificates,make
+MIRROR=http://deb.debian.org/debian
+
+for tool in debootstrap qemu-system-x86_64 qemu-img mkfs.ext4; do
+    command -v "$tool" >/dev/null || { echo "vm-test: $tool is missing: run 'make setup PROVISION_ARGS=\"-e testtools_install=true\"'" >&2; exit 2; }
+done
+t0=$(date +%s)
+stage() { echo "== $(( $(date +%s) - t0 )) s: $*"; }
+
+# The image is rebuilt when the package list, the Python dependencies or this directory change.
+key=$( { echo "$PKGS"; cat "$REPO/pyproject.toml" "$HERE/customize-rootfs.sh"; } | sha256sum | cut -c1-16)
+IMG="$CACHE/$key"
+WORK=$(mktemp -d /var/tmp/cce-vm-test.XXXXXX)
+QEMU_PID=""
+cleanup() {
+    if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then kill "$QEMU_PID"; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+if [ ! -f "$IMG/base.raw" ]; then
+    stage "building the image $key (debootstrap, about 2 minutes)"
+    rm -rf "$IMG"; mkdir -p "$IMG/rootfs" "$CACHE/debs" "$IMG/wheels"
+    debootstrap --variant=minbase --include="$PKGS" --cache-dir="$CACHE/debs" bookworm "$IMG/rootfs" "$MIRROR" >"$IMG/debootstrap.log"
+    bash "$HERE/customize-rootfs.sh" "$IMG/rootfs"
+    stage "wheelhouse: the lab's Python dependencies (PyPI is not reachable from the guest)"
+    "$PY" -m pip download -q -d "$IMG/wheels" "$REPO[dev]" setuptools wheel 2>&1 | { grep -v ' is ignored: ' || true; }
+    for sdist in "$IMG"/wheels/*.tar.gz; do
+        [ -e "$sdist" ] || continue
+        "$PY" -m pip wheel -q --no-deps -w "$IMG/wheels" "$sdist" && rm -f "$sdist"
+    done
+    rm -f "$IMG"/wheels/cce_lab-*  # the lab itself comes from the repository copy
+    # Pre-install the dependencies into the image's Python: the guest's venv (system site packages) reuses them.
+    mkdir -p "$IMG/rootfs/tmp/wheels" && cp "$IMG"/wheels/*.whl "$IMG/rootfs/tmp/wheels/"
+    wheels=$(cd "$IMG/rootfs/tmp/wheels" && printf '/tmp/wheels/%s ' *.whl)
+    # shellcheck disable=SC2086  # one argument per wheel
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$IMG/rootfs" /usr/bin/python3 -m pip install -q \
+        --break-system-packages --no-index --find-links /tmp/wheels $wheels
+    rm -rf "$IMG/rootfs/tmp/wheels" "$IMG/rootfs/root/.cache" "$IMG"/rootfs/var/cache/apt/archives/*.deb
+    cp "$IMG"/rootfs/boot/vmlinuz-* "$IMG/vmlinuz"
+    cp "$IMG"/rootfs/boot/initrd.img-* "$IMG/initrd.img"
+    mkfs.ext4 -q -F -L cce-root -d "$IMG/rootfs" "$IMG/base.raw" 4G
+    rm -rf "$IMG/rootfs"
+    stage "image ready"
+else
+    stage "cached image $key"
+fi
+
+# The share: this repository as it is (tracked and untracked files, not ignored ones), the wheels, the script.
+mkdir -p "$WORK/share/repo" "$WORK/share/out"
+(cd "$REPO" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$WORK/share/repo"
+cp -a "$IMG/wheels" "$WORK/share/wheels"  # a copy: 9p does not follow a link out of the share
+cp "$HERE/guest-run.sh" "$WORK/share/guest-run.sh"
+qemu-img create -q -f qcow2 -b "$IMG/base.raw" -F raw "$WORK/overlay.qcow2"
+
+# KVM where it works: CCE_VM_ACCEL=kvm. The default is TCG, since /dev/kvm on this kind of
+# machine exists but cannot run a stock kernel (seen only once the guest hangs at boot).
+accel=${CCE_VM_ACCEL:-tcg}
+stage "booting the VM (accel=$accel)"
+qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max -smp 2 -m 4096 \
+    -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
+    -append 'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet' \
+    -drive "file=$WORK/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+    -virtfs "local,path=$WORK/share,mount_tag=share,security_model=none,id=share" \
+    -display none -monitor none -serial "file:$WORK/serial.log" \
+    -pidfile "$WORK/qemu.pid" -daemonize
+QEMU_PID=$(cat "$WORK/qemu.pid")
+started=$(date +%s)
+while kill -0 "$QEMU_PID" 2>/dev/null; do
+    sleep 2
+    if (( $(date +%s) - started > TIMEOUT )); then
+        echo "vm-test: the VM did not finish within $TIMEOUT s; stopping QEMU (pid $QEMU_PID)" >&2
+        kill "$QEMU_PID"; break
+    fi
+done
+QEMU_PID=""
+stage "VM powered off"
+
+echo "---- guest log (stages)"
+grep -E '^== STAGE|RESULT|no kernel VXLAN|not ovs-kernel|passed, [0-9]+ failed|system@|port [0-9]+: vxlan' "$WORK/share/out/guest.log" || tail -40 "$WORK/serial.log"
+rc=$(cat "$WORK/share/out/rc" 2>/dev/null || echo 99)
+cp "$WORK/share/out/guest.log" "$REPO/vm-test.log" 2>/dev/null || true
+echo "vm-test: guest exit code $rc (full log: vm-test.log), $(( $(date +%s) - t0 )) s in all"
+exit "$rc"
