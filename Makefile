@@ -4,6 +4,7 @@
 #   make demo    # setup, then `cce-lab demo`
 #   make test    # setup, then pytest (fails if no test was collected)
 #   make vm-test # the reference VM: OVS kernel datapath + playbook in a QEMU guest (~5 min)
+#   make vagrant-e2e # vagrant up (libvirt, local box) + sudo cce-lab check + destroy (~8 min)
 #   make lint    # ruff check + ruff format --check
 #   make clean   # remove the venv, caches and Ansible run logs (never lab state in /run/cce-lab)
 #
@@ -27,7 +28,7 @@ LINT_PATHS := $(wildcard lab tests benchmarks)
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bootstrap demo test vm-test lint clean
+.PHONY: help setup bootstrap demo test vm-test vagrant-e2e lint clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -75,6 +76,11 @@ test: setup
 # The reference VM: the OVS kernel datapath and the playbook, tested in a bookworm guest under QEMU.
 vm-test: setup
 	bash tests/vm/vm-test.sh
+
+# A real `vagrant up --provider=libvirt` through the Vagrantfile, on a box built here (~8 min; not in CI).
+vagrant-e2e: PROVISION_ARGS += -e testtools_install=true -e testtools_e2e_install=true
+vagrant-e2e: setup
+	bash tests/vagrant/vagrant-e2e.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
