@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from ipaddress import IPv4Network
 
-from pyroute2 import IPRoute
-
 from lab import linuxvxlan, netns, ovs, routed, surroundings
 from lab.errors import LabError
 from lab.journal import Journal
@@ -22,7 +20,6 @@ from lab.teardown import undo
 Progress = Callable[[str], None]
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
-# Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).
 # Routers of the VPC and the Internet forward, and never redirect or filter by reverse path.
 ROUTER_ROLES = ("vpc-router", "elb", "nat-gateway", "internet-router")
 ROUTER_SYSCTLS = {
@@ -32,6 +29,7 @@ ROUTER_SYSCTLS = {
     "net.ipv4.conf.all.rp_filter": "0",
     "net.ipv4.conf.default.rp_filter": "0",
 }
+# Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).
 NODE_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.rp_filter": "0",
@@ -42,17 +40,6 @@ NODE_SYSCTLS = {
 
 def _quiet(_: str) -> None:
     pass
-
-
-def _veth(ipr: IPRoute, ifname: str, peer_ns: str, peer_if: str, mtu: int, peer_mac: str | None = None) -> int:
-    """A veth whose far end lands in `peer_ns` as `peer_if`; returns the near end's index."""
-    peer = {"ifname": peer_if, "net_ns_fd": netns.path(peer_ns), "mtu": mtu}
-    if peer_mac:
-        peer["address"] = peer_mac
-    ipr.link("add", ifname=ifname, kind="veth", mtu=mtu, peer=peer)
-    idx = link_index(ipr, ifname)
-    ipr.link("set", index=idx, state="up")
-    return idx
 
 
 def _host_side(ns: str, ip: str, prefixlen: int, mtu: int, gateway: str, onlink: bool = False) -> None:
@@ -80,7 +67,7 @@ def _build_vpc(plan: Plan) -> None:
         members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
         members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
         for ifname, peer_ns, mac in members:
-            idx = _veth(ipr, ifname, peer_ns, "eth0", plan.mtu, peer_mac=mac or None)
+            idx = netns.veth(ipr, ifname, peer_ns, "eth0", plan.mtu, peer_mac=mac or None)
             ipr.link("set", index=idx, master=br)
         for route in plan.vpc_routes:
             ipr.route("add", dst=route.dst, gateway=route.via)
@@ -96,7 +83,7 @@ def _build_pods(plan: Plan) -> None:
     for node in plan.nodes:
         with netns.iproute(node.netns) as ipr:
             for pod in plan.pods_on(node.name):
-                _veth(ipr, pod.host_if, pod.netns, "eth0", plan.pod_mtu, peer_mac=pod.mac)
+                netns.veth(ipr, pod.host_if, pod.netns, "eth0", plan.pod_mtu, peer_mac=pod.mac)
         for pod in plan.pods_on(node.name):
             _host_side(pod.netns, pod.ip, 32, plan.pod_mtu, POD_GATEWAY, onlink=True)
 

@@ -126,3 +126,14 @@ def link_index(ipr: IPRoute, ifname: str) -> int:
     if not found:
         raise OSError(f"interface {ifname} not found")
     return found[0]
+
+
+def veth(ipr: IPRoute, ifname: str, peer_ns: str, peer_if: str, mtu: int, peer_mac: str | None = None) -> int:
+    """A veth whose far end lands in namespace `peer_ns` as `peer_if`; returns the near end's index, up."""
+    peer = {"ifname": peer_if, "net_ns_fd": path(peer_ns), "mtu": mtu}
+    if peer_mac:
+        peer["address"] = peer_mac
+    ipr.link("add", ifname=ifname, kind="veth", mtu=mtu, peer=peer)
+    idx = link_index(ipr, ifname)
+    ipr.link("set", index=idx, state="up")
+    return idx

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from ipaddress import IPv4Network
 
-from pyroute2 import IPRoute
-
 from lab import ingress, kubeproxy, netns, nodenet, procs, workloads
 from lab.edge import NAT_UPLINK, UPLINK
 from lab.journal import Journal
@@ -18,13 +16,6 @@ from lab.netns import link_index
 from lab.plan import Plan
 
 EIP_TABLE = 100  # VPC router: hosts with an EIP leave through the Internet uplink
-
-
-def _link(ipr: IPRoute, ifname: str, peer_ns: str, peer_if: str, mtu: int) -> int:
-    ipr.link("add", ifname=ifname, kind="veth", mtu=mtu, peer={"ifname": peer_if, "net_ns_fd": netns.path(peer_ns)})
-    idx = link_index(ipr, ifname)
-    ipr.link("set", index=idx, state="up")
-    return idx
 
 
 def _addr_up(ns: str, ifname: str, ip: str, prefixlen: int, routes: list[tuple[str, str]]) -> None:
@@ -62,13 +53,15 @@ def _internet(plan: Plan) -> None:
         ipr.link("set", index=lan, state="up")
         ipr.addr("add", index=lan, address=inet.ip, prefixlen=24)
         for host in (client, server):
-            ipr.link("set", index=_link(ipr, host.name, host.netns, "eth0", plan.mtu), master=lan)
-        ipr.addr("add", index=_link(ipr, "vpc", plan.router.netns, "uplink", plan.mtu), address=UPLINK[1], prefixlen=30)
+            ipr.link("set", index=netns.veth(ipr, host.name, host.netns, "eth0", plan.mtu), master=lan)
+        ipr.addr(
+            "add", index=netns.veth(ipr, "vpc", plan.router.netns, "uplink", plan.mtu), address=UPLINK[1], prefixlen=30
+        )
         routed_eips = [*plan.node_eips.values(), *([elb.eip] if elb else [])]
         for eip in routed_eips:
             ipr.route("add", dst=f"{eip}/32", gateway=UPLINK[0])
         if natgw:
-            idx = _link(ipr, "natgw", natgw.netns, "uplink", plan.mtu)
+            idx = netns.veth(ipr, "natgw", natgw.netns, "uplink", plan.mtu)
             ipr.addr("add", index=idx, address=NAT_UPLINK[1], prefixlen=30)
             ipr.route("add", dst=f"{natgw.eip}/32", gateway=NAT_UPLINK[0])
     for host in (client, server):
@@ -107,7 +100,7 @@ def _vpc_router(plan: Plan) -> None:
         with netns.iproute(router.netns) as ipr:
             ipr.addr(
                 "add",
-                index=_link(ipr, "peer0", peer.netns, "eth0", plan.mtu),
+                index=netns.veth(ipr, "peer0", peer.netns, "eth0", plan.mtu),
                 address=edge.peer_gateway,
                 prefixlen=prefix,
             )
@@ -119,7 +112,7 @@ def _vpc_router(plan: Plan) -> None:
     if intra and edge:
         prefix = IPv4Network(edge.intranet_subnet).prefixlen
         with netns.iproute(router.netns) as ipr:
-            idx = _link(ipr, "intra0", intra.netns, "eth0", plan.mtu)
+            idx = netns.veth(ipr, "intra0", intra.netns, "eth0", plan.mtu)
             ipr.addr("add", index=idx, address=edge.intranet_gateway, prefixlen=prefix)
         _addr_up(intra.netns, "eth0", intra.ip, prefix, [("0.0.0.0/0", edge.intranet_gateway)])
         security_group(plan, edge.intranet_allow)
