@@ -100,7 +100,6 @@ class Plan:
     flows: dict[str, list[str]] = field(default_factory=dict)  # node -> br-int flows
     services: list[ServicePlan] = field(default_factory=list)
     ingresses: list[IngressPlan] = field(default_factory=list)
-    node_eips: dict[str, str] = field(default_factory=dict)  # node name -> EIP
     edge: Edge | None = None  # addresses of the world around the cluster
 
     def to_dict(self) -> dict:
@@ -111,6 +110,11 @@ class Plan:
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
+
+    @property
+    def node_eips(self) -> dict[str, str]:
+        """Node name -> EIP (kept once, in the edge)."""
+        return self.edge.node_eips if self.edge else {}
 
     def host(self, role: str) -> Host | None:
         return next((h for h in self.hosts if h.role == role), None)
@@ -371,7 +375,6 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
         flows=flows,
         services=services,
         ingresses=plan_ingresses(spec, edge, services),
-        node_eips=edge.node_eips,
         edge=edge,
     )
 
@@ -379,6 +382,7 @@ def make_plan(spec: Spec, ovs_kernel_available: bool = False) -> Plan:
 def plan_from_dict(data: dict) -> Plan:
     """Rebuild a Plan saved with `Plan.to_dict()` (the lab's plan.json)."""
     cap = data["capacity"]
+    data = {k: v for k, v in data.items() if k != "node_eips"}  # plan.json of an older lab kept them twice
     return Plan(
         **{
             **data,
