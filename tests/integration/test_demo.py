@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import cli
 
-from lab import netns
+from lab.kernel import netns
 
 
 def test_demo_builds_checks_and_removes_both_models():

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from conftest import CLI, cli
 
-from lab import netns
-from lab.journal import lab_dir
+from lab.kernel import netns
+from lab.kernel.journal import lab_dir
 
 
 def _lab_netns(name: str) -> list[str]:

@@ -8,8 +8,8 @@ from ipaddress import ip_address, ip_network
 import pytest
 from conftest import cli
 
-from lab import netns
-from lab.ovs import kernel_available
+from lab.datapaths.ovs import kernel_available
+from lab.kernel import netns
 
 DATAPATHS = [
     pytest.param("vpc", "auto", id="vpc-routed"),

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import netexec, netns, procs
 from lab.errors import LabError
+from lab.kernel import links, netns, procs
+from lab.netexec import launch
 
 NS_A, NS_B = "itnx-a", "itnx-b"
 IP_A, IP_B = "10.250.0.1", "10.250.0.2"
@@ -26,14 +27,9 @@ def pair() -> Iterator[None]:
             netns.create(name)
             created.append(name)
         with netns.iproute(NS_A) as ipr:
-            ipr.link("set", index=1, state="up")
-            ipr.link("add", ifname="eth0", kind="veth", peer={"ifname": "eth0", "net_ns_fd": netns.path(NS_B)})
+            links.veth(ipr, "eth0", NS_B, "eth0", 1500)
         for name, ip in ((NS_A, IP_A), (NS_B, IP_B)):
-            with netns.iproute(name) as ipr:
-                ipr.link("set", index=1, state="up")
-                idx = netns.link_index(ipr, "eth0")
-                ipr.addr("add", index=idx, address=ip, prefixlen=24)
-                ipr.link("set", index=idx, state="up")
+            links.configure(name, "eth0", ip, 24)
         yield
     finally:
         for name in created:
@@ -46,7 +42,7 @@ def server(tmp: Path, targets: list[dict]) -> Iterator[Path]:
     config, pidfile = tmp / "netexec.json", tmp / "netexec.pid"
     config.write_text(json.dumps({"targets": targets}))
     try:
-        netexec.start(config, pidfile, tmp / "netexec.log")
+        launch.start(config, pidfile, tmp / "netexec.log")
         yield pidfile
     finally:
         procs.stop(pidfile)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab import provision
+from lab.provision import runner as provision
 
 
 def test_second_provisioning_changes_nothing():

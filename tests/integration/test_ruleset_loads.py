@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import netns, nodenet
+from lab.kernel import netns
 from lab.plan import make_plan
+from lab.render import nodenet
 from lab.spec import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"

@@ -1,13 +1,16 @@
-"""Expected results per model, Result.ok, and the rich rendering of plans and checks."""
+"""Expected results per model, CheckResult.ok, the check document, and the rich rendering of plans and checks."""
 
 from __future__ import annotations
 
 import pytest
 from rich.console import Console
 
-from lab.checks import Result, _pairs, expected_reach
+from lab import documents
+from lab.observe.checks import _pairs, expected_reach
+from lab.observe.results import CheckReport, CheckResult
 from lab.plan import Plan, make_plan
-from lab.report import print_checks, print_plan, print_side_by_side
+from lab.render import ovs
+from lab.report.tables import print_checks, print_plan, print_side_by_side
 from lab.spec import build_spec
 
 SCENARIOS = [
@@ -20,7 +23,11 @@ SCENARIOS = [
 
 
 def _plan(name: str, model: str, **overrides: object) -> Plan:
-    return make_plan(build_spec({"name": name, "model": model, "ecs": True, **overrides}))
+    return make_plan(build_spec({"name": name, "model": model, "ecs": True, **overrides}), ovs_kernel_available=False)
+
+
+def _report(results: list[CheckResult]) -> CheckReport:
+    return CheckReport("tun", "tunnel", "ovs-userspace", results)
 
 
 def _console() -> Console:
@@ -95,25 +102,34 @@ def test_pairs_follow_the_lab_shape(overrides: dict, present: set[str], absent: 
     ],
 )
 def test_result_ok(expected: str, actual: str, ok: bool) -> None:
-    result = Result("s", expected, actual, "d")
+    result = CheckResult("s", expected, actual, "d")
     assert result.ok is ok
-    assert result.to_dict() == {
+    assert documents.dump(result) == {
         "scenario": "s",
         "expected": expected,
         "actual": actual,
         "detail": "d",
         "source": "",
         "answered_by": "",
+        "model": "",
         "ok": ok,
     }
+
+
+def test_check_report_round_trips() -> None:
+    report = _report([CheckResult("s", "reachable", "blocked", "d", source="10.0.0.1")])
+    data = documents.dump(report)
+    assert data["schema_version"] == 1
+    assert documents.load(CheckReport, data) == report
+    assert not documents.load(CheckReport, data).ok
 
 
 # ---------------------------------------------------------------- rendering
 
 RESULTS = [
-    Result("pod -> pod, other node (ICMP)", "reachable", "reachable", "ICMP reply in 0.081 ms"),
-    Result("ECS -> pod IP (ICMP)", "blocked", "blocked", "no reply within 1 s"),
-    Result("ECS -> pod IP (TCP)", "blocked", "reachable", "TCP 172.16.0.32:41000 echoed, server saw 192.168.0.254:1"),
+    CheckResult("pod -> pod, other node (ICMP)", "reachable", "reachable", "ICMP reply in 0.081 ms"),
+    CheckResult("ECS -> pod IP (ICMP)", "blocked", "blocked", "no reply within 1 s"),
+    CheckResult("ECS -> pod IP (TCP)", "blocked", "reachable", "TCP 172.16.0.32:41000 echoed, server saw 192.168.0.254:1"),
 ]
 
 
@@ -126,11 +142,11 @@ RESULTS = [
         pytest.param([], 0, 0, id="none"),
     ],
 )
-def test_print_checks(results: list[Result], passed: int, failed: int) -> None:
+def test_print_checks(results: list[CheckResult], passed: int, failed: int) -> None:
     console = _console()
-    print_checks(console, "tun", "tunnel", results)
+    print_checks(console, _report(results))
     text = console.export_text()
-    assert "tun (tunnel model)" in text
+    assert "tun (tunnel model, datapath ovs-userspace)" in text
     assert f"{passed} passed, {failed} failed" in text
     assert text.count("PASS") == passed
     assert text.count("FAIL") == failed
@@ -143,7 +159,7 @@ def test_print_checks(results: list[Result], passed: int, failed: int) -> None:
 def test_print_checks_renders_real_vxlan_detail() -> None:
     detail = "node-1 eth0: UDP 192.168.0.2:41234 > 192.168.0.4:4789 VXLAN vni 1 [ICMP 172.16.0.1 > 172.16.0.32]"
     console = _console()
-    print_checks(console, "tun", "tunnel", [Result("encapsulation", "VXLAN (UDP 4789)", "VXLAN (UDP 4789)", detail)])
+    print_checks(console, _report([CheckResult("encapsulation", "VXLAN (UDP 4789)", "VXLAN (UDP 4789)", detail)]))
     assert detail in console.export_text()
 
 
@@ -158,7 +174,7 @@ def test_print_checks_renders_real_vxlan_detail() -> None:
 )
 def test_print_checks_renders_detail_verbatim(detail: str) -> None:
     console = _console()
-    print_checks(console, "tun", "tunnel", [Result("encapsulation", "a", "a", detail)])
+    print_checks(console, _report([CheckResult("encapsulation", "a", "a", detail)]))
     assert detail in console.export_text()
 
 
@@ -210,27 +226,31 @@ def test_print_plan_flows_verbatim() -> None:
     for node in ("node-1", "node-2", "node-3"):
         assert f"{node} br-int flows:" in text
     # flows hold '[]' field syntax that must not be eaten as markup, and are not wrapped
-    for line in plan.flows["node-2"]:
+    for line in ovs.flows(plan, plan.node("node-2")):
         assert line in text
 
 
 def test_print_side_by_side() -> None:
     tunnel, vpc = _plan("tun", "tunnel"), _plan("vpc", "vpc")
     runs = [
-        (
-            tunnel,
+        CheckReport(
+            tunnel.name,
+            tunnel.model,
+            tunnel.datapath,
             [
-                Result("ECS -> pod IP (ICMP)", "blocked", "blocked", ""),
-                Result("pod -> pod, other node (ICMP)", "reachable", "blocked", ""),
-                Result("encapsulation on the wire", "VXLAN (UDP 4789)", "VXLAN (UDP 4789)", ""),
+                CheckResult("ECS -> pod IP (ICMP)", "blocked", "blocked", ""),
+                CheckResult("pod -> pod, other node (ICMP)", "reachable", "blocked", ""),
+                CheckResult("encapsulation on the wire", "VXLAN (UDP 4789)", "VXLAN (UDP 4789)", ""),
             ],
         ),
-        (
-            vpc,
+        CheckReport(
+            vpc.name,
+            vpc.model,
+            vpc.datapath,
             [
-                Result("ECS -> pod IP (ICMP)", "reachable", "reachable", ""),
-                Result("pod -> pod, other node (ICMP)", "reachable", "reachable", ""),
-                Result("path MTU", "1500", "1500", ""),
+                CheckResult("ECS -> pod IP (ICMP)", "reachable", "reachable", ""),
+                CheckResult("pod -> pod, other node (ICMP)", "reachable", "reachable", ""),
+                CheckResult("path MTU", "1500", "1500", ""),
             ],
         ),
     ]

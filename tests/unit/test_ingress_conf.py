@@ -1,4 +1,4 @@
-"""The ELB Ingress's nginx configuration (ingress.config): upstreams, virtual servers, paths, headers."""
+"""The ELB Ingress's nginx configuration (lab.render.nginx.config): upstreams, virtual servers, paths, headers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import ingress
 from lab.errors import SpecError
 from lab.plan import Plan, make_plan
+from lab.render import nginx as ingress
 from lab.spec import build_spec, load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import kubeproxy, nodenet
-from lab.plan import Plan, make_plan
-from lab.services import Endpoint, ServicePlan
+from lab.plan import Endpoint, Plan, ServicePlan, make_plan
+from lab.render import kubeproxy, nodenet
 from lab.spec import build_spec, load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
@@ -598,7 +597,7 @@ def test_mangle_return_paths(model: str, datapath: str, ovs: bool, underlay: str
         overrides["nat_gateway"] = {"snat": True}
     plan = _plan(model, ovs, **overrides)
     node = plan.nodes[2]
-    assert node.underlay_if == underlay
+    assert plan.underlay_if == underlay
     text = nodenet.ruleset(plan, node)
     mangles = [s for s in _sections(text) if s.table == "mangle"]
     fronts = [plan.host(role) for role, on in (("elb", elb), ("nat-gateway", natgw)) if on]

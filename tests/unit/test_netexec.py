@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import netexec, procs
 from lab.errors import LabError
+from lab.kernel import procs
+from lab.netexec import launch, protocol
+from lab.netexec import server as netexec
 
 
 def free_ports(n: int) -> list[int]:
@@ -79,7 +81,7 @@ class Server:
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.config = write_config(tmp / "netexec.json", list(self.ports.items()))
         self.pidfile, self.log = tmp / "netexec.pid", tmp / "netexec.log"
-        self.pid = netexec.start(self.config, self.pidfile, self.log)
+        self.pid = launch.start(self.config, self.pidfile, self.log)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +215,7 @@ def test_ready_when_pidfile_appears_and_gone_after_stop(tmp_path: Path) -> None:
     ports = free_ports(60)
     config = write_config(tmp_path / "c.json", [(f"pod-{i}", p) for i, p in enumerate(ports)])
     pidfile = tmp_path / "n.pid"
-    pid = netexec.start(config, pidfile, tmp_path / "n.log")
+    pid = launch.start(config, pidfile, tmp_path / "n.log")
     try:
         for i, port in enumerate(ports):  # no retry: ready means ready
             assert get(port, "/hostname")[2] == f"pod-{i}".encode()
@@ -257,7 +259,7 @@ def test_bind_conflict_names_target_and_leaves_nothing(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", ports[2]))
         squatter.listen(1)
         with pytest.raises(LabError) as err:
-            netexec.start(config, pidfile, tmp_path / "c.log")
+            launch.start(config, pidfile, tmp_path / "c.log")
     assert "clash" in str(err.value)
     assert "Address already in use" in str(err.value)
     assert not pidfile.exists()
@@ -276,7 +278,7 @@ def test_udp_only_conflict_is_detected(tmp_path: Path) -> None:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", port))
         with pytest.raises(LabError, match=r"dns-ish.*UDP bind"):
-            netexec.start(config, pidfile, tmp_path / "u.log")
+            launch.start(config, pidfile, tmp_path / "u.log")
     assert procs.pid_of(pidfile) is None
 
 
@@ -296,7 +298,7 @@ def test_bad_config_is_refused_by_start(tmp_path: Path, doc: object, words: str)
     config = tmp_path / "c.json"
     config.write_text(doc if isinstance(doc, str) else json.dumps(doc))
     with pytest.raises(LabError, match="code 2") as err:
-        netexec.start(config, tmp_path / "b.pid", tmp_path / "b.log")
+        launch.start(config, tmp_path / "b.pid", tmp_path / "b.log")
     assert words in str(err.value)
 
 
@@ -305,7 +307,7 @@ def test_error_quotes_only_this_start_from_the_log(tmp_path: Path) -> None:
     log.write_text("netexec: error: an old failure of an earlier run\n")
     config = write_config(tmp_path / "c.json", [("x", 0)])  # port 0: refused by the config check
     with pytest.raises(LabError, match="'port'") as err:
-        netexec.start(config, tmp_path / "e.pid", log)
+        launch.start(config, tmp_path / "e.pid", log)
     assert "old failure" not in str(err.value)
     assert "old failure" in log.read_text()  # appended to, never truncated
 
@@ -315,17 +317,17 @@ def test_missing_namespace_names_target(tmp_path: Path) -> None:
     target = {"name": "ghost", "netns": "itnx-does-not-exist", "ip": "127.0.0.1", "port": free_ports(1)[0]}
     config.write_text(json.dumps({"targets": [target]}))
     with pytest.raises(LabError, match=r"ghost.*itnx-does-not-exist"):
-        netexec.start(config, tmp_path / "m.pid", tmp_path / "m.log")
+        launch.start(config, tmp_path / "m.pid", tmp_path / "m.log")
 
 
 def test_start_refuses_a_second_instance_and_ignores_a_stale_pidfile(tmp_path: Path, server: Server) -> None:
     with pytest.raises(LabError, match="already running"):
-        netexec.start(server.config, server.pidfile, tmp_path / "again.log")
+        launch.start(server.config, server.pidfile, tmp_path / "again.log")
     (port,) = free_ports(1)
     config = write_config(tmp_path / "c.json", [("fresh", port)])
     pidfile = tmp_path / "stale.pid"
     pidfile.write_text(f"{server.pid}\n")  # a live PID, but not started with this --pidfile
-    pid = netexec.start(config, pidfile, tmp_path / "stale.log")
+    pid = launch.start(config, pidfile, tmp_path / "stale.log")
     try:
         assert pid != server.pid
         assert pidfile.read_text().strip() == str(pid)
@@ -345,9 +347,9 @@ def test_start_times_out_and_kills(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         # SIGSTOP the child as soon as it is born: it never writes its pidfile
         return real_popen(["sh", "-c", 'kill -STOP $$; exec "$@"', "sh", *argv], **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(netexec.subprocess, "Popen", stopped_popen)
+    monkeypatch.setattr(launch.subprocess, "Popen", stopped_popen)
     with pytest.raises(LabError, match=r"not ready after 0\.3 s"):
-        netexec.start(config, pidfile, tmp_path / "t.log", timeout=0.3)
+        launch.start(config, pidfile, tmp_path / "t.log", timeout=0.3)
     assert not pidfile.exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -402,12 +404,12 @@ def test_request_split_across_packets() -> None:
 
 
 def test_parse_head_details() -> None:
-    req = netexec.parse_head(b"GET http://example.test/app1/whoami?q=1 HTTP/1.0\r\nX-A: 1\r\nx-a: 2\r\nHost: h")
+    req = protocol.parse_head(b"GET http://example.test/app1/whoami?q=1 HTTP/1.0\r\nX-A: 1\r\nx-a: 2\r\nHost: h")
     assert req is not None
     assert (req.method, req.path, req.headers) == ("GET", "/app1/whoami", {"x-a": "1, 2", "host": "h"})
-    assert netexec.parse_head(b"GET / HTTP/1.1\n\tfolded: no") is None
-    assert netexec.route_of("/app1/whoami/") == "whoami"
-    assert netexec.route_of("//") == "hostname"
+    assert protocol.parse_head(b"GET / HTTP/1.1\n\tfolded: no") is None
+    assert protocol.route_of("/app1/whoami/") == "whoami"
+    assert protocol.route_of("//") == "hostname"
 
 
 def test_raise_fd_limit_refuses_clearly(monkeypatch: pytest.MonkeyPatch) -> None:

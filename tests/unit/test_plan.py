@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import documents
 from lab.errors import SpecError
-from lab.plan import Plan, make_plan, plan_from_dict, resolve_datapath
+from lab.plan import Plan, make_plan, resolve_datapath
+from lab.render import ovs as render_ovs
 from lab.spec import build_spec, load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
@@ -416,9 +418,12 @@ def test_pod_mtu(model: str, mtu: int, datapath: str, pod_mtu: int) -> None:
         pytest.param("tunnel", "linux-vxlan", True, "linux-vxlan", id="linux-vxlan"),
         pytest.param("vpc", "auto", True, "routed", id="vpc-with-module"),
         pytest.param("vpc", "auto", False, "routed", id="vpc-without-module"),
+        pytest.param("tunnel", "auto", None, "auto", id="auto-unprobed"),
+        pytest.param("tunnel", "linux-vxlan", None, "linux-vxlan", id="explicit-unprobed"),
+        pytest.param("vpc", "auto", None, "routed", id="vpc-unprobed"),
     ],
 )
-def test_datapath_resolution(model: str, datapath: str, ovs: bool, expected: str) -> None:
+def test_datapath_resolution(model: str, datapath: str, ovs: bool | None, expected: str) -> None:
     spec = build_spec({"name": "t", "model": model, "datapath": datapath})
     assert resolve_datapath(spec, ovs) == expected
     assert make_plan(spec, ovs_kernel_available=ovs).datapath == expected
@@ -434,7 +439,7 @@ def test_datapath_resolution(model: str, datapath: str, ovs: bool, expected: str
     ],
 )
 def test_underlay_interface(model: str, datapath: str, underlay: str) -> None:
-    assert {n.underlay_if for n in _plan(model, datapath=datapath).nodes} == {underlay}
+    assert _plan(model, datapath=datapath).underlay_if == underlay
 
 
 # -------------------------------------------------------------------- flows
@@ -455,9 +460,8 @@ NW_DST = re.compile(r"\bnw_dst=([0-9./]+),")
 )
 def test_ovs_flows_name_local_pods_and_remote_blocks(datapath: str, ovs: bool, overrides: dict) -> None:
     plan = _plan("tunnel", ovs=ovs, datapath=datapath, **overrides)
-    assert sorted(plan.flows) == sorted(n.name for n in plan.nodes)
     for node in plan.nodes:
-        flows = plan.flows[node.name]
+        flows = render_ovs.flows(plan, node)
         local = {p.ip for p in plan.pods_on(node.name)}
         remote = {b for m in plan.nodes if m is not node for b in m.pod_cidrs}
         peer_ips = {m.ip for m in plan.nodes if m is not node}
@@ -482,15 +486,6 @@ def test_ovs_flows_name_local_pods_and_remote_blocks(datapath: str, ovs: bool, o
         assert any("ct_state=+trk+rpl" in f and "output:2" in f for f in flows)
 
 
-@pytest.mark.parametrize(
-    ("model", "datapath"),
-    [pytest.param("vpc", "auto", id="vpc-routed"), pytest.param("tunnel", "linux-vxlan", id="linux-vxlan")],
-)
-@pytest.mark.parametrize("ovs", [True, False])
-def test_no_flows_without_ovs(model: str, datapath: str, ovs: bool) -> None:
-    assert _plan(model, ovs=ovs, datapath=datapath).flows == {}
-
-
 # ------------------------------------------------- determinism, round trip
 
 SPECS = [
@@ -506,14 +501,14 @@ def test_same_spec_same_plan(model: str, ovs: bool, overrides: dict) -> None:
     first = make_plan(build_spec(data), ovs_kernel_available=ovs)
     second = make_plan(build_spec(dict(data)), ovs_kernel_available=ovs)
     assert first == second
-    assert json.dumps(first.to_dict(), sort_keys=True) == json.dumps(second.to_dict(), sort_keys=True)
+    assert json.dumps(documents.dump(first), sort_keys=True) == json.dumps(documents.dump(second), sort_keys=True)
 
 
 @pytest.mark.parametrize(("model", "ovs", "overrides"), SPECS)
 def test_plan_round_trips_through_dict_and_json(model: str, ovs: bool, overrides: dict) -> None:
     plan = _plan(model, ovs=ovs, **overrides)
-    assert plan_from_dict(plan.to_dict()) == plan
-    again = plan_from_dict(json.loads(json.dumps(plan.to_dict())))
+    assert documents.load(Plan, documents.dump(plan)) == plan
+    again = documents.load(Plan, json.loads(json.dumps(documents.dump(plan))))
     assert again == plan
     assert again.capacity.limits == plan.capacity.limits
     assert again.router == plan.router

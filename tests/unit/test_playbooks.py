@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import provision
+from lab.provision import runner as provision
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

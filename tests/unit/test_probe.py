@@ -1,4 +1,4 @@
-"""lab.probe._parse on frames built by hand: VXLAN is seen and its inner destination read."""
+"""lab.observe.capture.parse on frames built by hand: VXLAN is seen and its inner destination read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from lab.probe import _parse
+from lab.observe.capture import parse
 
 MAC_A, MAC_B = bytes.fromhex("0e58c0a80002"), bytes.fromhex("0e58c0a80003")
 POD_A, POD_B = bytes.fromhex("0a58ac100001"), bytes.fromhex("0a58ac100020")
@@ -29,7 +29,7 @@ def ipv4(src: str, dst: str, proto: int, payload: bytes, options: bytes = b"") -
         0x4000,  # DF
         64,
         proto,
-        0,  # checksum: _parse does not look at it
+        0,  # checksum: parse does not look at it
         socket.inet_aton(src),
         socket.inet_aton(dst),
     )
@@ -82,7 +82,7 @@ INNER_TCP = eth(ipv4("172.16.0.1", "172.16.0.33", 6, tcp_syn(40000, 8080)), dst=
     ],
 )
 def test_vxlan_frame_gives_inner_destination(frame: bytes, inner_dst: str, words: tuple[str, ...]) -> None:
-    parsed = _parse(frame)
+    parsed = parse(frame)
     assert parsed is not None
     assert parsed.vxlan is True
     assert parsed.dst == inner_dst
@@ -93,7 +93,7 @@ def test_vxlan_frame_gives_inner_destination(frame: bytes, inner_dst: str, words
 
 
 def test_vxlan_with_inner_arp_has_no_inner_destination() -> None:
-    parsed = _parse(tunnelled(eth(arp_request("172.16.0.1", "172.16.0.32"), ethertype=0x0806)))
+    parsed = parse(tunnelled(eth(arp_request("172.16.0.1", "172.16.0.32"), ethertype=0x0806)))
     assert parsed is not None
     assert parsed.vxlan is True
     assert parsed.dst == ""
@@ -125,7 +125,7 @@ def test_vxlan_with_inner_arp_has_no_inner_destination() -> None:
     ],
 )
 def test_plain_frame_is_not_vxlan(frame: bytes, dst: str, word: str) -> None:
-    parsed = _parse(frame)
+    parsed = parse(frame)
     assert parsed is not None
     assert parsed.vxlan is False
     assert parsed.dst == dst
@@ -144,4 +144,4 @@ def test_plain_frame_is_not_vxlan(frame: bytes, dst: str, word: str) -> None:
     ],
 )
 def test_non_ipv4_frame_gives_none(frame: bytes) -> None:
-    assert _parse(frame) is None
+    assert parse(frame) is None

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.edge import Edge, Host
+from lab import documents
 from lab.errors import SpecError
-from lab.plan import Plan, make_plan, plan_from_dict
-from lab.services import DnatRule, Endpoint, IngressPlan, ServicePlan
+from lab.plan import DnatRule, Edge, Endpoint, Host, IngressPlan, Plan, ServicePlan, ServiceSummary, make_plan
 from lab.spec import build_spec, load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
@@ -264,7 +263,7 @@ def test_dnat_one_rule_per_node_with_consecutive_eip_ports(nodes: int) -> None:
     assert svc.dnat == expected
     assert svc.eip == NAT_EIP
     assert svc.vip == ""
-    assert svc.summary()["dnat"][-1] == f"{NAT_EIP}:{9000 + nodes - 1} -> node-{nodes}:30090"
+    assert ServiceSummary.of(svc).dnat[-1] == f"{NAT_EIP}:{9000 + nodes - 1} -> node-{nodes}:30090"
 
 
 def test_dnat_eip_ports_stay_valid_tcp_ports() -> None:
@@ -526,8 +525,8 @@ def test_ingress_plan_uses_the_service_nodeport_and_the_elb() -> None:
 def test_plan_round_trips_with_services_ingresses_and_edge(name: str) -> None:
     plan = make_plan(load(TOPOLOGIES / name))
     assert plan.services and plan.ingresses and plan.edge and plan.edge.hosts
-    for data in (plan.to_dict(), json.loads(json.dumps(plan.to_dict()))):
-        again = plan_from_dict(data)
+    for data in (documents.dump(plan), json.loads(json.dumps(documents.dump(plan)))):
+        again = documents.load(Plan, data)
         assert again == plan
         assert all(isinstance(s, ServicePlan) for s in again.services)
         assert all(isinstance(e, Endpoint) for s in again.services for e in s.endpoints)
@@ -542,7 +541,7 @@ def test_plan_round_trips_with_services_ingresses_and_edge(name: str) -> None:
 def test_plan_without_services_round_trips() -> None:
     plan = make_plan(build_spec({"name": "t", "model": "vpc"}))
     assert plan.services == [] and plan.ingresses == []
-    assert plan_from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    assert documents.load(Plan, json.loads(json.dumps(documents.dump(plan)))) == plan
 
 
 def test_shipped_services_planned_as_documented() -> None:

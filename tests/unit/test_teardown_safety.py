@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import journal as journal_mod
-from lab import procs
 from lab.errors import LabError
+from lab.kernel import journal as journal_mod
+from lab.kernel import procs
 
 
 @pytest.fixture

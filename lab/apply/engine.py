@@ -1,0 +1,97 @@
+"""Apply: realise a plan on the kernel, recording every object as it is made; and take it down again.
+
+Order: namespaces, the VPC (router, node NICs, ECS), pods, then the datapath
+that joins the pods (routed for the VPC model, OVS or kernel VXLAN for the
+tunnel model), then Services and the hosts around the cluster. A failure
+anywhere undoes what the journal holds so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lab import datapaths, documents
+from lab.apply import surroundings, vpc
+from lab.errors import LabError
+from lab.kernel import netns
+from lab.kernel.journal import Journal
+from lab.kernel.teardown import Removed, undo
+from lab.plan import make_plan
+from lab.plan.model import Plan
+from lab.progress import Progress, quiet
+from lab.spec import Spec
+
+
+def plan_for_up(spec: Spec) -> Plan:
+    """The plan `up` builds: `datapath: auto` resolved against this host (loading the OVS module where it can)."""
+    ovs_kernel = None
+    if spec.model == "tunnel" and spec.datapath == "auto":
+        from lab.datapaths.ovs import kernel_available
+
+        ovs_kernel = kernel_available(load=True)
+    return make_plan(spec, ovs_kernel)
+
+
+def up(plan: Plan, progress: Progress = quiet) -> bool:
+    """Build the lab. Returns False (and changes nothing) if it is already up."""
+    if plan.datapath == "auto":
+        raise LabError("datapath auto is resolved by plan_for_up() before a lab is built")
+    journal = Journal(plan.name)
+    doc = documents.dump(plan)
+    if journal.exists():
+        if journal.complete():
+            if journal.plan() != doc:
+                raise LabError(f"a different lab named {plan.name} is up: run 'cce-lab down {plan.name}' first")
+            return False
+        raise LabError(f"lab {plan.name} has leftovers of an interrupted run: run 'cce-lab down {plan.name}' first")
+    clash = [ns for ns in plan.netns_names() if netns.exists(ns)]
+    if clash:
+        raise LabError(f"namespace {clash[0]} already exists and is not this lab's; pick another lab name")
+    datapath = datapaths.get(plan.datapath)
+    datapath.preflight(plan)
+    journal.start(doc)
+    try:
+        progress(f"creating {len(plan.netns_names())} namespaces")
+        vpc.namespaces(plan, journal)
+        progress("wiring the VPC: router, node NICs, ECS")
+        vpc.router_and_nics(plan)
+        progress(f"creating {len(plan.pods)} pods")
+        vpc.pods(plan)
+        progress(f"datapath {plan.datapath}")
+        datapath.build(plan, journal, progress)
+        progress("Services, kube-proxy and the hosts around the cluster")
+        surroundings.build(plan, journal, progress)
+        journal.add(done=True)
+    except BaseException as exc:
+        progress("failed; removing what was created")
+        try:
+            undo(journal)
+        except Exception as cleanup:  # report both: the cause first
+            raise LabError(f"up failed: {exc}; and removing it failed too: {cleanup}") from exc
+        if isinstance(exc, LabError | KeyboardInterrupt):
+            raise
+        raise LabError(f"up failed: {exc}") from exc
+    return True
+
+
+def down(name: str) -> Removed | None:
+    """Remove everything lab `name` created; None if it is not up."""
+    journal = Journal(name)
+    if not journal.exists():
+        return None
+    return undo(journal)
+
+
+@contextmanager
+def session(plan: Plan, progress: Progress = quiet) -> Iterator[Plan]:
+    """Up, work, always down: for `demo` and `compare`, which must never touch a lab they did not build."""
+    if Journal(plan.name).exists():
+        raise LabError(f"lab {plan.name} is already up: 'cce-lab down {plan.name}' first (it is left alone)")
+    up(plan, progress)
+    try:
+        yield plan
+    finally:
+        removed = down(plan.name)
+        if removed:
+            progress(f"lab {plan.name} down: {removed}")

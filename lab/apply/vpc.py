@@ -1,0 +1,83 @@
+"""The VPC and the pods on the kernel: namespaces with their sysctls, the router's subnet bridge, NICs, pod veths."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from lab.kernel import netns
+from lab.kernel.journal import Journal
+from lab.kernel.links import configure, link_index, veth
+from lab.plan.cluster import POD_GATEWAY
+from lab.plan.model import Plan
+
+# The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
+IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+# Routers of the VPC and the Internet forward, and never redirect or filter by reverse path.
+ROUTER_ROLES = ("vpc-router", "elb", "nat-gateway", "internet-router")
+ROUTER_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.send_redirects": "0",
+    "net.ipv4.conf.default.send_redirects": "0",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+}
+# Nodes route pod traffic; replies may come back on another interface than the route (tunnel models).
+NODE_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+    "net.ipv4.conf.all.accept_redirects": "0",
+}
+
+
+def namespaces(plan: Plan, journal: Journal) -> None:
+    """Every namespace, journalled before it exists, with its sysctls set before any device is made."""
+    defaults = {n.netns: NODE_SYSCTLS for n in plan.nodes}
+    defaults |= {h.netns: ROUTER_SYSCTLS for h in plan.hosts if h.role in ROUTER_ROLES}
+    for ns in plan.netns_names():
+        journal.add(netns=ns)  # recorded first: a kill right after create still leaves it named
+        netns.create(ns)
+        netns.sysctl(ns, {**IPV6_OFF, **defaults.get(ns, {})})
+
+
+def router_and_nics(plan: Plan) -> None:
+    """The VPC router: one bridge for the node subnet, its gateway IP, the VPC route table; every NIC on it."""
+    prefixlen = IPv4Network(plan.node_subnet).prefixlen
+    router = plan.router
+    with netns.iproute(router.netns) as ipr:
+        ipr.link("set", index=1, state="up")
+        ipr.link("add", ifname="subnet0", kind="bridge")
+        br = link_index(ipr, "subnet0")
+        ipr.link("set", index=br, mtu=plan.mtu, state="up")
+        ipr.addr("add", index=br, address=router.ip, prefixlen=prefixlen)
+        members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
+        members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
+        for ifname, peer_ns, mac in members:
+            ipr.link("set", index=veth(ipr, ifname, peer_ns, "eth0", plan.mtu, peer_mac=mac or None), master=br)
+        for route in plan.vpc_routes:
+            ipr.route("add", dst=route.dst, gateway=route.via)
+    default = [("0.0.0.0/0", router.ip)]
+    for node in plan.nodes:
+        configure(node.netns, "eth0", node.ip, prefixlen, mtu=plan.mtu, routes=default)
+    for host in plan.hosts:
+        if host.router_if:  # ECS, ELB, NAT gateway: hosts in the node subnet
+            configure(host.netns, "eth0", host.ip, prefixlen, mtu=plan.mtu, routes=default)
+
+
+def pods(plan: Plan) -> None:
+    """One veth per pod: node end `veth-pK`, pod end `eth0` with its /32 and the 169.254.1.1 gateway."""
+    for node in plan.nodes:
+        on_node = plan.pods_on(node.name)
+        with netns.iproute(node.netns) as ipr:
+            for pod in on_node:
+                veth(ipr, pod.host_if, pod.netns, "eth0", plan.pod_mtu, peer_mac=pod.mac)
+        for pod in on_node:
+            configure(
+                pod.netns,
+                "eth0",
+                pod.ip,
+                32,
+                mtu=plan.pod_mtu,
+                routes=[("0.0.0.0/0", POD_GATEWAY)],
+                onlink_gateway=POD_GATEWAY,
+            )

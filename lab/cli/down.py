@@ -1,0 +1,30 @@
+"""`cce-lab down [NAME|FILE] [--all]`: remove everything a lab created, also after a killed or failed `up`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from lab.apply import engine
+from lab.cli.console import err, lab_name, need_root
+from lab.kernel.journal import list_journals
+
+
+def add(sub) -> None:
+    sp = sub.add_parser("down", help="remove everything a lab created")
+    sp.add_argument("name", nargs="?", help="lab name or its topology file (default: the only lab up)")
+    sp.add_argument("--all", action="store_true", help="every lab (and benchmark baseline) this machine has")
+    sp.set_defaults(func=run)
+
+
+def run(a: argparse.Namespace) -> int:
+    need_root()
+    names = list_journals() if a.all else [lab_name(a.name)]
+    for name in names:
+        t0 = time.monotonic()
+        removed = engine.down(name)
+        if removed is None:
+            err.print(f"lab {name} is not up; nothing to do")
+        else:
+            err.print(f"lab {name} down in {time.monotonic() - t0:.2f} s: {removed}")
+    return 0

@@ -1,0 +1,28 @@
+"""`cce-lab plan FILE`: the address plan and capacity figures (no root, nothing touched)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lab import documents
+from lab.cli.console import out, spec_of, topology_args
+from lab.plan import make_plan
+from lab.report import tables
+
+
+def add(sub) -> None:
+    sp = sub.add_parser("plan", help="print the address plan and capacity figures (no root needed)")
+    topology_args(sp)
+    sp.add_argument("--json", action="store_true", help="the whole plan as JSON (schema in README)")
+    sp.add_argument("--flows", action="store_true", help="also print each node's OpenFlow rules")
+    sp.set_defaults(func=run)
+
+
+def run(a: argparse.Namespace) -> int:
+    plan = make_plan(spec_of(a.file, a.param))  # `datapath: auto` stays auto: nothing probes the host here
+    if a.json:
+        print(json.dumps(documents.dump(plan), indent=2))
+    else:
+        tables.print_plan(out, plan, flows=a.flows)
+    return 0

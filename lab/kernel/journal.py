@@ -1,0 +1,89 @@
+"""The record of what a lab created, written as it is created.
+
+Each lab has a directory under /run/cce-lab/<name>/ (tmpfs: it vanishes on
+reboot, as the namespaces do) holding the plan and an append-only journal.
+`down` undoes the journal in reverse, so an interrupted `up` is undone as
+exactly as a finished one, and nothing the journal does not name is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+STATE_ROOT = Path(os.environ.get("CCE_LAB_STATE", "/run/cce-lab"))
+NON_LAB_PREFIX = "ccebench-"  # journalled runs that are not labs (lab names cannot hold a hyphen)
+
+
+def lab_dir(name: str) -> Path:
+    """Where lab `name` keeps its plan, journal and daemon run directories."""
+    return STATE_ROOT / name
+
+
+def list_journals() -> list[str]:
+    """Every journal on this machine: labs, and other journalled runs (a benchmark's baseline pair)."""
+    if not STATE_ROOT.is_dir():
+        return []
+    return sorted(p.name for p in STATE_ROOT.iterdir() if (p / "journal.jsonl").exists())
+
+
+def list_labs() -> list[str]:
+    """The labs: every journal but those of runs that are not labs (a half-built lab is one: down removes it)."""
+    return [name for name in list_journals() if not name.startswith(NON_LAB_PREFIX)]
+
+
+class Journal:
+    """Append-only list of created objects: {"netns": ...}, {"pidfile": ...}, {"done": true}."""
+
+    def __init__(self, name: str) -> None:
+        self.dir = lab_dir(name)
+        self.file = self.dir / "journal.jsonl"
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self.file.exists()
+
+    def start(self, plan: dict[str, Any] | None) -> None:
+        """Claim the name: exactly one run can create the journal; a lab's plan is saved beside it."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.file.open("x").close()
+        except FileExistsError:
+            raise LabError(f"lab {self.dir.name} is being built or was left by another run") from None
+        if plan is not None:
+            tmp = self.dir / "plan.json.tmp"
+            tmp.write_text(json.dumps(plan, indent=1))
+            tmp.replace(self.dir / "plan.json")  # a reader sees no plan or a whole one
+
+    def add(self, **entry: Any) -> None:
+        with self._lock, self.file.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.file.exists():
+            return []
+        return [json.loads(line) for line in self.file.read_text().splitlines() if line.strip()]
+
+    def complete(self) -> bool:
+        return any(e.get("done") for e in self.entries())
+
+    def plan(self) -> dict[str, Any] | None:
+        """The saved plan (JSON form); None when the run was killed before it was written."""
+        try:
+            return json.loads((self.dir / "plan.json").read_text())
+        except FileNotFoundError:
+            return None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another lab may still be there
+            STATE_ROOT.rmdir()

@@ -1,0 +1,5 @@
+import sys
+
+from lab.netexec.server import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Stage 5, observation: probes, checks, explain and status of a running lab. Checks only observe."""

@@ -1,0 +1,1 @@
+"""Provisioning: preparing hosts for the lab with the Ansible playbooks, through ansible-runner."""

@@ -1,0 +1,5 @@
+import sys
+
+from lab.provision.runner import main
+
+sys.exit(main())

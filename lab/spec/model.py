@@ -1,0 +1,155 @@
+"""The topology model: what the user asked for, typed and range-checked by pydantic.
+
+CCE's defaults and the lab's reserved ranges live here too; the cross-field
+rules of CCE (what must lie inside what) are in `rules.py`, capacity in the plan.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+
+Model = Literal["tunnel", "vpc"]
+Datapath = Literal["auto", "ovs-kernel", "ovs-userspace", "linux-vxlan"]
+
+# CCE's defaults (cce_10_0282, cce_10_0283, cce_bestpractice_00004).
+DEFAULT_SERVICE_CIDR = IPv4Network("10.247.0.0/16")
+VXLAN_OVERHEAD = 50
+# Counts are whole numbers only: YAML's `yes` must not become 1 node.
+Count = Annotated[int, Strict()]
+CIDR_FIELDS = ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")
+
+
+Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
+NODEPORT_RANGE = (30000, 32767)
+WORKLOAD_PORT = 8080  # where every pod's netexec-style server listens
+RESERVED_WORKLOADS = ("pod", "node")  # pod-N-K and node-N are taken
+# The lab's own "Internet" (documentation ranges) and its uplink transfer nets.
+LAB_RESERVED = (IPv4Network("198.51.100.0/24"), IPv4Network("203.0.113.0/24"), IPv4Network("100.64.0.0/29"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Workload(_Strict):
+    """A Deployment: `replicas` pods labelled app=<name>, spread over the nodes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{0,14}$", description="1-15 lower-case letters/digits")
+    replicas: Count = Field(default=2, ge=0)
+    port: Port = WORKLOAD_PORT
+
+
+class Service(_Strict):
+    """A Kubernetes Service as CCE offers it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "DNAT"] = "ClusterIP"
+    selector: dict[str, str]
+    port: Port
+    target_port: Port | None = Field(default=None, alias="targetPort")
+    node_port: Count | None = Field(default=None, alias="nodePort")
+    cluster_ip: IPv4Address | None = Field(default=None, alias="clusterIP")
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    external_traffic_policy: Literal["Cluster", "Local"] = Field(default="Cluster", alias="externalTrafficPolicy")
+    session_affinity: Literal["None", "ClientIP"] = Field(default="None", alias="sessionAffinity")
+
+
+class Ingress(_Strict):
+    """An ELB Ingress rule: host + path -> Service (which must have a NodePort)."""
+
+    host: str = Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+    path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    service: str
+    port: Port
+
+
+class NatGateway(_Strict):
+    snat: bool = Field(default=True, description="SNAT rule for the node subnet (pods/nodes reach the Internet)")
+
+
+class PeerVpc(_Strict):
+    cidr: IPv4Network = IPv4Network("10.10.0.0/16")
+    route_container_cidr: bool = Field(default=True, description="the peer routes the container CIDR (VPC model)")
+
+
+class Intranet(_Strict):
+    """A server in another subnet of the VPC, behind a security group."""
+
+    subnet: IPv4Network = IPv4Network("192.168.1.0/24")
+    allow: list[IPv4Network] = Field(description="source CIDRs its security group allows")
+
+
+class Spec(BaseModel):
+    """One cluster: its network model, address planes and size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9]{0,9}$",
+        description="lab name, prefix of every namespace (1-10 lower-case letters/digits)",
+    )
+    model: Model
+    vpc_cidr: IPv4Network = IPv4Network("192.168.0.0/16")
+    node_subnet: IPv4Network = IPv4Network("192.168.0.0/24")
+    container_cidr: IPv4Network = IPv4Network("172.16.0.0/16")
+    service_cidr: IPv4Network = DEFAULT_SERVICE_CIDR
+    nodes: Count = Field(default=3, ge=1, le=2000)
+    pods_per_node: Count | list[Count] = Field(default=2)
+    block_mask: Count = Field(default=25, ge=24, le=28, description="VPC model: per-node pod block mask")
+    tunnel_block_size: Count = Field(default=16, description="tunnel model: IPs per on-demand block")
+    route_quota: Count = Field(default=200, ge=1, description="VPC route table quota")
+    mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
+    datapath: Datapath = "auto"
+    ecs: bool = Field(default=False, description="add an ECS: a VM in the node subnet outside the cluster")
+    workloads: list[Workload] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    ingresses: list[Ingress] = Field(default_factory=list)
+    eips: list[str] = Field(default_factory=list, description="nodes with an EIP bound, e.g. [node-1]")
+    nat_gateway: NatGateway | None = None
+    internet: bool = Field(default=False, description="an Internet with a client and a server")
+    peer_vpc: PeerVpc | None = None
+    intranet: Intranet | None = None
+
+    @field_validator(*CIDR_FIELDS, mode="before")
+    @classmethod
+    def _cidr_has_prefix(cls, value: Any) -> Any:
+        if isinstance(value, str) and "/" not in value:
+            raise ValueError(
+                f"{value!r} is not an IPv4 network in CIDR form: the /prefix length is missing (e.g. 172.16.0.0/16)"
+            )
+        return value
+
+    @field_validator("pods_per_node")
+    @classmethod
+    def _pods_non_negative(cls, value: int | list[int]) -> int | list[int]:
+        counts = value if isinstance(value, list) else [value]
+        if any(c < 0 for c in counts):
+            raise ValueError("pod counts must be 0 or more")
+        return value
+
+    @field_validator("tunnel_block_size")
+    @classmethod
+    def _block_power_of_two(cls, value: int) -> int:
+        if value < 4 or value > 256 or value & (value - 1):
+            raise ValueError("must be a power of two from 4 to 256 (CCE uses 16)")
+        return value
+
+    def pod_counts(self) -> list[int]:
+        """Pods on each node, in node order."""
+        if isinstance(self.pods_per_node, int):
+            return [self.pods_per_node] * self.nodes
+        return list(self.pods_per_node)
+
+
+# top-level key -> the model of its items (error messages list a nested model's own keys)
+NESTED: dict[str, type[BaseModel]] = {
+    "workloads": Workload,
+    "services": Service,
+    "ingresses": Ingress,
+    "nat_gateway": NatGateway,
+    "peer_vpc": PeerVpc,
+    "intranet": Intranet,
+}

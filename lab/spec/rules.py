@@ -1,0 +1,110 @@
+"""CCE's rules across fields: the three address planes, and every reference a Service or Ingress makes.
+
+A spec that passes them is self-consistent; whether it fits (capacity) is the plan's question.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from lab.errors import SpecError
+from lab.spec.model import LAB_RESERVED, NODEPORT_RANGE, RESERVED_WORKLOADS, Spec
+
+
+def check_planes(spec: Spec) -> None:
+    """CCE's rules for the three address planes: which must not overlap."""
+    if not spec.node_subnet.subnet_of(spec.vpc_cidr):
+        raise SpecError("node_subnet", f"{spec.node_subnet} must lie inside vpc_cidr {spec.vpc_cidr}")
+    if spec.container_cidr.overlaps(spec.vpc_cidr):
+        raise SpecError(
+            "container_cidr",
+            f"{spec.container_cidr} overlaps vpc_cidr {spec.vpc_cidr}; the container network must not overlap the VPC",
+        )
+    for other in ("vpc_cidr", "node_subnet", "container_cidr"):
+        net = getattr(spec, other)
+        if spec.service_cidr.overlaps(net):
+            raise SpecError(
+                "service_cidr", f"{spec.service_cidr} overlaps {other} {net}; the Service CIDR must not overlap it"
+            )
+    if isinstance(spec.pods_per_node, list) and len(spec.pods_per_node) != spec.nodes:
+        raise SpecError(
+            "pods_per_node", f"lists {len(spec.pods_per_node)} counts but nodes is {spec.nodes}; give one per node"
+        )
+    if spec.model == "vpc" and spec.datapath not in ("auto",):
+        raise SpecError(
+            "datapath", f"{spec.datapath!r} is a tunnel datapath; the VPC model routes without one (use auto)"
+        )
+
+
+def check_services(spec: Spec) -> None:
+    """Kubernetes' and CCE's rules for Services and Ingresses: every reference resolves."""
+    names = [w.name for w in spec.workloads]
+    for i, w in enumerate(spec.workloads):
+        if w.name in RESERVED_WORKLOADS or names.index(w.name) != i:
+            raise SpecError(f"workloads[{i}].name", f"{w.name!r} is reserved or used twice")
+    seen_ports: dict[int, str] = {}
+    seen_ips: dict[IPv4Address, str] = {}
+    svc_names = [s.name for s in spec.services]
+    for i, s in enumerate(spec.services):
+        where = f"services[{i}]"
+        if svc_names.index(s.name) != i:
+            raise SpecError(f"{where}.name", f"Service {s.name!r} is defined twice")
+        if not any(s.selector == {"app": w.name} for w in spec.workloads):
+            raise SpecError(f"{where}.selector", f"{s.selector} matches no workload (labelled app=<name>)")
+        if s.node_port is not None:
+            if s.type == "ClusterIP":
+                raise SpecError(f"{where}.nodePort", "a ClusterIP Service has no nodePort")
+            lo, hi = NODEPORT_RANGE
+            if not lo <= s.node_port <= hi:
+                raise SpecError(f"{where}.nodePort", f"{s.node_port} is outside the NodePort range {lo}-{hi}")
+            if s.node_port in seen_ports:
+                raise SpecError(f"{where}.nodePort", f"{s.node_port} is already used by {seen_ports[s.node_port]}")
+            seen_ports[s.node_port] = s.name
+        if s.cluster_ip is not None:
+            if s.cluster_ip not in spec.service_cidr:
+                raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is outside service_cidr {spec.service_cidr}")
+            if s.cluster_ip in seen_ips or s.cluster_ip in (spec.service_cidr[0], spec.service_cidr[-1]):
+                raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is taken or not a usable address")
+            seen_ips[s.cluster_ip] = s.name
+        if s.type == "DNAT" and spec.nat_gateway is None:
+            raise SpecError(f"{where}.type", "a DNAT Service needs a nat_gateway")
+        if s.type in ("LoadBalancer", "DNAT") and s.protocol != "TCP":
+            raise SpecError(f"{where}.protocol", f"the lab's {s.type} forwards TCP only")
+    rules = [(ing.host, ing.path) for ing in spec.ingresses]
+    for i, ing in enumerate(spec.ingresses):
+        if rules.index((ing.host, ing.path)) != i:
+            raise SpecError(
+                f"ingresses[{i}].path", f"{ing.host}{ing.path} is routed by an earlier Ingress rule already"
+            )
+        svc = next((s for s in spec.services if s.name == ing.service), None)
+        if svc is None:
+            raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
+        if svc.type == "ClusterIP" or svc.protocol != "TCP":
+            raise SpecError(f"ingresses[{i}].service", f"{svc.name} must be a TCP Service with a NodePort")
+        if ing.port != svc.port:
+            raise SpecError(f"ingresses[{i}].port", f"{svc.name} listens on {svc.port}, not {ing.port}")
+    node_names = {f"node-{i + 1}" for i in range(spec.nodes)}
+    for i, node in enumerate(spec.eips):
+        if node not in node_names or spec.eips.index(node) != i:
+            raise SpecError(f"eips[{i}]", f"{node!r} is not a node here (node-1...node-{spec.nodes}) or is repeated")
+    if (spec.eips or spec.nat_gateway or spec.ingresses) and not spec.internet:
+        raise SpecError("internet", "EIPs, a NAT gateway and Ingresses need internet: true")
+    planes = {k: getattr(spec, k) for k in ("vpc_cidr", "container_cidr", "service_cidr")}
+    if spec.peer_vpc:
+        planes["peer_vpc.cidr"] = spec.peer_vpc.cidr
+    if spec.intranet:
+        planes["intranet.subnet"] = spec.intranet.subnet
+    for field, net in planes.items():
+        reserved = next((r for r in LAB_RESERVED if net.overlaps(r)), None)
+        if reserved:
+            raise SpecError(field, f"{net} overlaps {reserved}, which the lab uses for its Internet, EIPs and uplinks")
+        if field.startswith(("peer", "intranet")) and net.prefixlen > 28:
+            raise SpecError(field, f"{net} is too small: use a /28 or larger (the lab puts a host at its 10th address)")
+    if spec.peer_vpc:
+        for other in ("vpc_cidr", "container_cidr", "service_cidr"):
+            if spec.peer_vpc.cidr.overlaps(getattr(spec, other)):
+                raise SpecError("peer_vpc.cidr", f"{spec.peer_vpc.cidr} overlaps {other}; peered VPCs must not overlap")
+    if spec.intranet:
+        sub = spec.intranet.subnet
+        if not sub.subnet_of(spec.vpc_cidr) or sub.overlaps(spec.node_subnet):
+            raise SpecError("intranet.subnet", f"{sub} must lie inside vpc_cidr and outside node_subnet")
