@@ -5,6 +5,7 @@
 #   make test    # setup, then pytest (fails if no test was collected)
 #   make vm-test # the reference VM: OVS kernel datapath + playbook in a QEMU guest (~5 min)
 #   make vagrant-e2e # vagrant up (libvirt, local box) + sudo cce-lab check + destroy (~8 min)
+#   make golden  # rewrite tests/golden/ from what the code produces now (review the diff, then commit)
 #   make lint    # ruff check + ruff format --check
 #   make clean   # remove the venv, caches and Ansible run logs (never lab state in /run/cce-lab)
 #
@@ -28,7 +29,7 @@ LINT_PATHS := $(wildcard lab tests benchmarks)
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bootstrap demo test vm-test vagrant-e2e lint clean
+.PHONY: help setup bootstrap demo test golden vm-test vagrant-e2e lint clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -72,6 +73,11 @@ test: setup
 	  echo "make test: FAILED: pytest collected no tests (exit 5); a run that tests nothing is not a pass" >&2; exit 1; \
 	fi; \
 	exit "$$rc"
+
+# Golden files (plans, rendered rules, error messages, document schemas): rewritten on purpose only.
+golden: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit/test_golden.py --update-golden
+	@git status --short tests/golden
 
 # The reference VM: the OVS kernel datapath and the playbook, tested in a bookworm guest under QEMU.
 vm-test: setup

@@ -22,9 +22,9 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.kernel import netns, procs
+from lab.kernel import links, netns, procs
 from lab.kernel.journal import Journal, lab_dir
-from lab.kernel.links import SCOPE_LINK, link_index, tx_checksum_off
+from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.model import Node, Plan
 from lab.progress import Progress
 from lab.render import ovs as render
@@ -127,9 +127,9 @@ def _full_checksums_on_the_subnet(plan: Plan) -> None:
     """
     subnet_hosts = [h for h in plan.hosts if h.router_if]
     ports = ["subnet0", *(n.router_if for n in plan.nodes), *(h.router_if for h in subnet_hosts)]
-    tx_checksum_off(plan.router.netns, ports)
+    links.tx_checksum_off(plan.router.netns, ports)
     for host in subnet_hosts:
-        tx_checksum_off(host.netns, ["eth0"])
+        links.tx_checksum_off(host.netns, ["eth0"])
 
 
 def _configure(plan: Plan, node: Node, inst: Instance) -> None:
@@ -155,9 +155,9 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
         ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=SCOPE_LINK)
     if userspace:
         procs.run(node.netns, ["nft", "-f", "-"], input=render.port_guard(["eth0", *(p.host_if for p in pods)]))
-        tx_checksum_off(node.netns, [p.host_if for p in pods])
+        links.tx_checksum_off(node.netns, [p.host_if for p in pods])
         for pod in pods:
-            tx_checksum_off(pod.netns, ["eth0"])
+            links.tx_checksum_off(pod.netns, ["eth0"])
         inst.appctl_many("tnl/neigh/set", render.tunnel_neighbours(plan, node))
 
 

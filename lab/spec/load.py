@@ -87,5 +87,12 @@ def load(path: str | Path, params: dict[str, str] | None = None) -> Spec:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise SpecError("topology", f"{path} is not valid YAML: {exc}") from None
+        raise SpecError("topology", f"{path} is not valid YAML: {_yaml_problem(exc)}") from None
     return build_spec(data)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint on one line: what is wrong and where (its own text spans several lines)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem

@@ -129,7 +129,9 @@ def test_check_report_round_trips() -> None:
 RESULTS = [
     CheckResult("pod -> pod, other node (ICMP)", "reachable", "reachable", "ICMP reply in 0.081 ms"),
     CheckResult("ECS -> pod IP (ICMP)", "blocked", "blocked", "no reply within 1 s"),
-    CheckResult("ECS -> pod IP (TCP)", "blocked", "reachable", "TCP 172.16.0.32:41000 echoed, server saw 192.168.0.254:1"),
+    CheckResult(
+        "ECS -> pod IP (TCP)", "blocked", "reachable", "TCP 172.16.0.32:41000 echoed, server saw 192.168.0.254:1"
+    ),
 ]
 
 

@@ -1,0 +1,161 @@
+"""A recording fake of the kernel boundary, so the apply layer and the datapaths are tested without root.
+
+It stands in for exactly the functions of `lab.kernel` that touch the system
+(namespace create/delete/exists/sysctl/iproute, `procs.run`, checksum offload)
+and keeps, per namespace, what would have been made: links (with their veth
+peers landing in the other namespace), addresses, routes, rules, neighbours,
+FDB entries; and every command with its input. Unit tests then assert the
+state a small plan produces.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from lab.kernel import links, netns, procs
+
+
+@dataclass
+class Namespace:
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    addrs: list[tuple[str, str, int]] = field(default_factory=list)  # (ifname, address, prefixlen)
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    neigh: list[dict[str, Any]] = field(default_factory=list)
+    fdb: list[dict[str, Any]] = field(default_factory=list)
+    sysctls: dict[str, str] = field(default_factory=dict)
+
+    def ifname(self, index: int) -> str:
+        return next(name for name, link in self.links.items() if link["index"] == index)
+
+    def routes_via(self, ifname: str) -> list[dict[str, Any]]:
+        return [r for r in self.routes if r.get("oif") is not None and self.ifname(r["oif"]) == ifname]
+
+
+class FakeKernel:
+    def __init__(self) -> None:
+        self.namespaces: dict[str, Namespace] = {}
+        self.commands: list[tuple[str | None, list[str], str | None]] = []
+        self.checksum_off: set[tuple[str, str]] = set()
+        self._next_index = 100
+
+    def ns(self, name: str) -> Namespace:
+        return self.namespaces[name]
+
+    def index(self) -> int:
+        self._next_index += 1
+        return self._next_index
+
+    def create(self, name: str) -> None:
+        assert name not in self.namespaces, f"namespace {name} made twice"
+        self.namespaces[name] = Namespace(links={"lo": {"index": 1, "kind": "loopback", "state": "down"}})
+
+    def run(self, ns: str | None, argv: list[str], *, input: str | None = None, **_: Any):
+        assert ns is None or ns in self.namespaces, f"command in a namespace that does not exist: {ns}"
+        self.commands.append((ns, list(argv), input))
+        return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
+
+    def commands_named(self, tool: str) -> list[tuple[str | None, list[str], str | None]]:
+        return [c for c in self.commands if c[1][0] == tool]
+
+
+class FakeIPRoute:
+    """The part of pyroute2's IPRoute the lab uses, acting on one fake namespace."""
+
+    def __init__(self, kernel: FakeKernel, ns: str) -> None:
+        self.kernel, self.name = kernel, ns
+        self.ns = kernel.ns(ns)
+
+    def __enter__(self) -> FakeIPRoute:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def link_lookup(self, ifname: str) -> list[int]:
+        link = self.ns.links.get(ifname)
+        return [link["index"]] if link else []
+
+    def link(self, cmd: str, **kw: Any) -> None:
+        if cmd == "add":
+            name = kw.pop("ifname")
+            assert name not in self.ns.links, f"{name} exists in {self.name}"
+            peer = kw.pop("peer", None)
+            self.ns.links[name] = {"index": self.kernel.index(), "state": "down", **kw}
+            if peer:
+                other = peer["net_ns_fd"].rsplit("/", 1)[1]
+                target = self.kernel.ns(other)
+                assert peer["ifname"] not in target.links, f"{peer['ifname']} exists in {other}"
+                target.links[peer["ifname"]] = {
+                    "index": self.kernel.index(),
+                    "kind": "veth",
+                    "state": "down",
+                    "peer": (self.name, name),
+                    **{k: v for k, v in peer.items() if k not in ("ifname", "net_ns_fd")},
+                }
+                self.ns.links[name]["peer"] = (other, peer["ifname"])
+        elif cmd == "set":
+            link = self.ns.links[self.ns.ifname(kw.pop("index"))]
+            link.update(kw)
+        else:
+            raise AssertionError(f"link {cmd} is not used by the lab")
+
+    def addr(self, cmd: str, index: int, address: str, prefixlen: int) -> None:
+        assert cmd == "add"
+        self.ns.addrs.append((self.ns.ifname(index), address, prefixlen))
+
+    def flush_addr(self, index: int) -> None:
+        name = self.ns.ifname(index)
+        self.ns.addrs = [a for a in self.ns.addrs if a[0] != name]
+
+    def route(self, cmd: str, **kw: Any) -> None:
+        if cmd == "add":
+            self.ns.routes.append(kw)
+        elif cmd == "del":
+            self.ns.routes = [r for r in self.ns.routes if r.get("dst") != kw.get("dst")]
+
+    def rule(self, cmd: str, **kw: Any) -> None:
+        self.ns.rules.append(kw)
+
+    def neigh(self, cmd: str, **kw: Any) -> None:
+        self.ns.neigh.append(kw)
+
+    def fdb(self, cmd: str, **kw: Any) -> None:
+        self.ns.fdb.append(kw)
+
+
+@pytest.fixture
+def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeKernel]:
+    """The kernel boundary replaced by a recording fake; lab state goes to a temporary directory."""
+    fake = FakeKernel()
+
+    @contextmanager
+    def inside(name: str) -> Iterator[None]:
+        assert name in fake.namespaces
+        yield
+
+    def sysctl(name: str, settings: dict[str, str]) -> None:
+        fake.ns(name).sysctls.update(settings)
+
+    def delete(name: str) -> None:
+        fake.namespaces.pop(name, None)
+
+    monkeypatch.setattr(netns, "create", fake.create)
+    monkeypatch.setattr(netns, "delete", delete)
+    monkeypatch.setattr(netns, "exists", lambda name: name in fake.namespaces)
+    monkeypatch.setattr(netns, "sysctl", sysctl)
+    monkeypatch.setattr(netns, "inside", inside)
+    monkeypatch.setattr(netns, "iproute", lambda name: FakeIPRoute(fake, name))
+    monkeypatch.setattr(procs, "run", fake.run)
+    monkeypatch.setattr(links, "tx_checksum_off", lambda ns, names: fake.checksum_off.update((ns, n) for n in names))
+    monkeypatch.setattr("lab.kernel.journal.STATE_ROOT", tmp_path / "state")
+    yield fake
