@@ -1,29 +1,45 @@
-"""`cce-lab compare --quick` on both shipped topologies: a real run, a complete report."""
+"""`cce-lab compare --quick` on both shipped topologies: a real run, a complete report.
+
+The topologies are copied with their names changed to `cmptun` and `cmpvpc`, so this
+never meets another test's `tunnel` or `vpc` lab on the same kernel.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import yaml
 from conftest import cli
 
+from lab import documents
+from lab.bench import report
+from lab.bench.markdown import markdown
+from lab.bench.results import BenchResults
+from lab.kernel import journal
+
 ZERO_ALLOWED = ("loss", "cpu")  # no loss, or an idle CPU, is a real measurement
+ROOT = Path(__file__).resolve().parents[2]
+LABS = {"cmptun": "tunnel", "cmpvpc": "vpc"}  # lab name -> the shipped topology it copies
+
+
+def _topology(tmp_path: Path, name: str, shipped: str) -> str:
+    spec = yaml.safe_load((ROOT / "topologies" / f"{shipped}.yaml").read_text())
+    spec["name"] = name
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(path)
 
 
 def test_compare_quick_writes_a_complete_report(tmp_path):
-    res = cli(
-        "compare",
-        "topologies/tunnel.yaml",
-        "topologies/vpc.yaml",
-        "--quick",
-        "--json",
-        "--results",
-        str(tmp_path),
-        timeout=600,
-    )
+    files = [_topology(tmp_path, name, shipped) for name, shipped in LABS.items()]
+    results = tmp_path / "results"
+    res = cli("compare", *files, "--quick", "--json", "--results", str(results), timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)
-    assert [lab["name"] for lab in doc["labs"]] == ["baseline", "tunnel", "vpc"]
+    assert doc["schema_version"] == 1
+    assert [lab["name"] for lab in doc["labs"]] == ["baseline", "cmptun", "cmpvpc"]
+    assert [lab["model"] for lab in doc["labs"]] == ["baseline", "tunnel", "vpc"]
     assert {lab["datapath"] for lab in doc["labs"]} >= {"veth", "routed"}
     assert doc["settings"]["quick"] is True and doc["environment"]["cpus"] > 0
     for lab in doc["labs"][1:]:
@@ -37,16 +53,25 @@ def test_compare_quick_writes_a_complete_report(tmp_path):
                 floor_ok = (lambda v: v >= 0) if any(z in key for z in ZERO_ALLOWED) else (lambda v: v > 0)
                 assert all(floor_ok(v) for v in m["values"]), (lab["name"], path, key, m)
                 assert m["min"] <= m["median"] <= m["max"]
+    assert doc["ratios"]["baseline"] == {"lab": "baseline", "path": "veth pair"}
+    assert (doc["ratios"]["tunnel_vs_vpc"]["tunnel"], doc["ratios"]["tunnel_vs_vpc"]["vpc"]) == ("cmptun", "cmpvpc")
     # progress was shown while it ran: which lab, which test, repetition k of n
-    assert "lab 1/2: tunnel" in res.stderr and "1/1" in res.stderr
+    assert "lab 1/2: cmptun" in res.stderr and "lab 2/2: cmpvpc" in res.stderr and "1/1" in res.stderr
 
-    (outdir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    report = (outdir / "report.md").read_text()
-    assert report.index("## Summary") < report.index("![")
-    assert "ovs-userspace" in report or "ovs-kernel" in report or "linux-vxlan" in report
-    assert "## Environment" in report and "cce-lab compare" in report
+    (outdir,) = [p for p in results.iterdir() if p.is_dir()]
+    assert outdir.name.startswith("cmptun-cmpvpc-")
+    text = (outdir / "report.md").read_text()
+    assert text.index("## Summary") < text.index("![")
+    assert "ovs-userspace" in text or "ovs-kernel" in text or "linux-vxlan" in text
+    assert "### Tunnel model / VPC model (cmptun / cmpvpc)" in text
+    assert "## Environment" in text and "cce-lab compare" in text
     charts = sorted(outdir.glob("*.png"))
     assert len(charts) >= 10 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts)
     saved = json.loads((outdir / "results.json").read_text())
-    assert saved["labs"] == doc["labs"] and "ratios" in saved
-    assert not Path("/run/cce-lab/tunnel").exists() and not Path("/run/cce-lab/vpc").exists()
+    assert saved == doc and "ratios" in saved
+    # the saved document alone renders the same report
+    loaded = documents.load(BenchResults, saved, "results.json")
+    assert markdown(loaded, {p.stem: p.name for p in charts}) == text
+    assert report.read(outdir) == loaded
+    for name in LABS:
+        assert not journal.lab_dir(name).exists(), f"lab {name} was left up"

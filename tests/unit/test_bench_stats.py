@@ -1,29 +1,28 @@
-"""lab.bench's pure parts: statistics, ping/proc parsing, iperf3 result figures, the paths of a plan.
+"""lab.bench's pure parts: statistics, the metric registry, /proc and iperf3 result parsing, a plan's paths.
 
-Expected values are written out by hand (or computed the textbook way), never with lab.bench's helpers.
+Expected values are written out by hand (or computed the textbook way, or by numpy), never with lab.bench's helpers.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
+from pathlib import Path
 
+import numpy
 import pytest
 
-from lab import bench
-from lab.bench import (
-    METRICS,
-    Settings,
-    bench_service,
-    listening,
-    metric,
-    parse_ping,
-    paths,
-    percentile,
-    summarize,
-    tcp_figures,
-    udp_figures,
-)
-from lab.plan import Plan, make_plan
+from lab.bench import suite
+from lab.bench.iperf import listening, tcp_figures, udp_figures
+from lab.bench.metrics import METRICS, SUMMARY
+from lab.bench.paths import bench_service, paths
+from lab.bench.results import Metric
+from lab.bench.settings import Settings
+from lab.bench.stats import percentile, summarize
+from lab.kernel import journal
+from lab.plan import make_plan
+from lab.plan.model import Plan
 from lab.spec import build_spec
 
 
@@ -49,7 +48,15 @@ def test_percentile(values: list[float], p: float, expected: float) -> None:
     assert percentile(values, p) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("values", "p"), [([], 50), ([1.0], -1), ([1.0], 100.5)])
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("p", [0, 1, 25, 50, 75, 90, 99, 100])
+def test_percentile_is_numpys_linear_default(seed: int, p: int) -> None:
+    rng = random.Random(seed)
+    values = [rng.lognormvariate(0, 1) for _ in range(rng.randint(1, 300))]
+    assert percentile(values, p) == pytest.approx(float(numpy.percentile(values, p)), rel=1e-12)
+
+
+@pytest.mark.parametrize(("values", "p"), [([], 50), ([1.0], -1), ([1.0], 100.5), ([1.0, 2.0], 99.9)])
 def test_percentile_refuses(values: list[float], p: float) -> None:
     with pytest.raises(ValueError):
         percentile(values, p)
@@ -75,9 +82,17 @@ def test_summarize_refuses_nothing() -> None:
 
 
 def test_metric_has_the_documented_form() -> None:
-    m = metric("tcp_1_gbps", [3.0, 1.0, 2.0])
-    assert m == {"unit": "Gbit/s", "better": "higher", "values": [3.0, 1.0, 2.0], "min": 1.0, "median": 2.0, "max": 3.0}
-    assert metric("ping_p99_ms", [0.1])["better"] == "lower"
+    m = Metric.of("tcp_1_gbps", [3.0, 1.0, 2.0])
+    assert m.model_dump() == {
+        "unit": "Gbit/s",
+        "better": "higher",
+        "values": [3.0, 1.0, 2.0],
+        "min": 1.0,
+        "median": 2.0,
+        "max": 3.0,
+    }
+    assert Metric.of("ping_p99_ms", [0.1]).better == "lower"
+    assert Metric.of("tcp_rr_p50_us", [20.0]).unit == "\u00b5s"
 
 
 def test_metric_keys_and_directions() -> None:
@@ -96,7 +111,15 @@ def test_metric_keys_and_directions() -> None:
         "tcp_rr_p99_us",
         "mtu",
     ]
-    assert all(better in ("higher", "lower") for _, better in METRICS.values())
+    assert all(m.better in ("higher", "lower") for m in METRICS.values())
+    assert [METRICS[k].unit for k in ("tcp_1_gbps", "udp_64_kpps", "ping_p50_ms", "mtu")] == [
+        "Gbit/s",
+        "kpps",
+        "ms",
+        "bytes",
+    ]
+    assert set(SUMMARY) <= set(METRICS)
+    assert METRICS["tcp_n_gbps"].for_streams(4).short == "TCP 4 streams"
 
 
 PING_OK = """PING 10.255.255.2 (10.255.255.2) 56(84) bytes of data.
@@ -133,8 +156,11 @@ PING_NONE = """PING 10.247.0.10 (10.247.0.10) 56(84) bytes of data.
         ("", []),
     ],
 )
-def test_parse_ping(output: str, expected: list[float]) -> None:
-    assert parse_ping(output) == pytest.approx(expected)
+def test_the_shared_ping_parser_reads_what_the_bench_needs(output: str, expected: list[float]) -> None:
+    """The benchmark reads ping through lab.observe.ping: the round trips of every output it meets."""
+    from lab.observe.ping import parse
+
+    assert parse(output).times_ms == pytest.approx(expected)
 
 
 PROC_TCP = (
@@ -297,17 +323,41 @@ def test_no_plain_pods_leaves_only_node_node() -> None:
     assert skipped["pod-pod across nodes"] == "node-1 or node-3 has no plain pod (pods_per_node)"
 
 
-def test_only_baseline_namespaces_of_dead_runs_count_as_stale(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run killed outright leaves ccebench-<pid>-a/-b; a live run's, a lab's and odd names stay."""
-    dead = 4_194_304 + 7  # above the kernel's largest pid_max: no such process can exist
+DEAD = 4_194_304 + 7  # above the kernel's largest pid_max: no such process can exist
+
+
+def _journal(root: Path, name: str, *entries: dict) -> None:
+    (root / name).mkdir()
+    (root / name / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def test_only_baseline_journals_of_dead_runs_count_as_stale(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A run killed outright leaves journal ccebench-<pid>; a live run's, a lab's and odd names stay."""
+    monkeypatch.setattr(journal, "STATE_ROOT", tmp_path)
     names = [
-        f"ccebench-{dead}-a",
-        f"ccebench-{dead}-b",
-        f"ccebench-{os.getpid()}-a",  # our own PID: a leftover of this very process
-        "ccebench-1-a",  # PID 1 is alive: another run's
-        "ccebench-node-1",  # a lab named ccebench
-        f"ccebench-{dead}-c",
-        "tunnel-pod-1-1",
+        f"ccebench-{DEAD}",
+        f"ccebench-{os.getpid()}",  # our own PID: a leftover of a dead run that held it
+        "ccebench-1",  # PID 1 is alive: another run's
+        "ccebench",  # a lab named ccebench
+        f"ccebench-{DEAD}-a",
+        "tunnel",
     ]
-    monkeypatch.setattr(bench.netns, "list_names", lambda: names)
-    assert bench._stale_baselines() == [f"ccebench-{dead}-a", f"ccebench-{dead}-b", f"ccebench-{os.getpid()}-a"]
+    for name in names:
+        _journal(tmp_path, name)
+    assert suite.stale_baselines() == sorted([f"ccebench-{DEAD}", f"ccebench-{os.getpid()}"])
+
+
+def test_stale_baselines_are_undone_through_their_journal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(journal, "STATE_ROOT", tmp_path)
+    gone = f"ccebench-{DEAD}-a"  # no such namespace: undo skips it, as `down` does
+    _journal(tmp_path, f"ccebench-{DEAD}", {"netns": gone}, {"netns": f"ccebench-{DEAD}-b"})
+    _journal(tmp_path, "ccebench-1", {"netns": "ccebench-1-a"})
+    _journal(tmp_path, "vpc", {"netns": "vpc-node-1"})
+    assert suite.sweep_stale_baselines() == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ccebench-1", "vpc"]
+    assert suite.sweep_stale_baselines() == 0
+
+
+def test_no_state_dir_means_nothing_stale(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(journal, "STATE_ROOT", tmp_path / "absent")
+    assert suite.stale_baselines() == []

@@ -1,4 +1,4 @@
-"""The benchmark report: ratios, report.md layout, PNG charts, the written directory.
+"""The benchmark report: the typed results document, ratios, report.md layout, PNG charts, the written directory.
 
 All numbers below are SYNTHETIC (round, made up so the arithmetic is easy to check by
 hand); they are not measurements.
@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from lab import benchreport
+from lab import documents
+from lab.bench import charts, report
+from lab.bench.markdown import markdown
+from lab.bench.results import BaselineRef, BenchResults, Metric, ratios
+from lab.errors import LabError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -37,8 +41,9 @@ def metrics(tcp1: float, tcpn: float, kpps: float, loss: float, ping: float, rr:
 
 
 def synthetic_doc() -> dict:
+    """The JSON form of a results document."""
     return {
-        "version": 1,
+        "schema_version": 1,
         "created": "2000-01-01T00:00:00Z",
         "command": "cce-lab compare topologies/tunnel.yaml topologies/vpc.yaml --quick",
         "settings": {"duration": 1.0, "repetitions": 3, "streams": 4, "quick": True},
@@ -88,19 +93,55 @@ def synthetic_doc() -> dict:
     }
 
 
+def load(data: dict) -> BenchResults:
+    return documents.load(BenchResults, data, "results.json")
+
+
 @pytest.fixture
-def doc() -> dict:
-    return synthetic_doc()
+def doc() -> BenchResults:
+    return load(synthetic_doc())
+
+
+def typed(unit: str, better: str, values: list[float]) -> Metric:
+    return Metric.model_validate(metric(unit, better, values))
+
+
+# ------------------------------------------------------------------ the document
+
+
+def test_the_document_loads_and_dumps_back(doc: BenchResults):
+    data = documents.dump(doc)
+    assert {k: v for k, v in data.items() if k != "ratios"} == json.loads(json.dumps(synthetic_doc()))
+    assert data["ratios"] == documents.dump(ratios(doc))
+    assert load(data) == doc  # the saved ratios are derived, not read back
+
+
+def test_a_document_of_another_schema_version_is_refused():
+    data = synthetic_doc()
+    data["schema_version"] = 2
+    with pytest.raises(LabError, match="schema_version 2"):
+        load(data)
+    del data["schema_version"]
+    data["version"] = 1  # results.json before schema_version
+    with pytest.raises(LabError, match="schema_version None"):
+        load(data)
+
+
+def test_a_misspelt_field_is_refused():
+    data = synthetic_doc()
+    data["labs"][1]["skiped"] = {}
+    with pytest.raises(LabError, match=r"labs\.1\.skiped"):
+        load(data)
 
 
 # ------------------------------------------------------------------ ratios
 
 
-def test_ratios_against_the_baseline(doc: dict):
-    r = benchreport.ratios(doc)
-    assert r["baseline"] == {"lab": "baseline", "path": "veth pair"}
-    assert set(r["vs_baseline"]) == {"tunnel", "vpc"}  # the baseline has no ratio to itself
-    tunnel = r["vs_baseline"]["tunnel"]
+def test_ratios_against_the_baseline(doc: BenchResults):
+    r = ratios(doc)
+    assert r.baseline == BaselineRef(lab="baseline", path="veth pair")
+    assert set(r.vs_baseline) == {"tunnel", "vpc"}  # the baseline has no ratio to itself
+    tunnel = r.vs_baseline["tunnel"]
     # tunnel across nodes: 2 / 40, 4 / 80, 50 / 1000, 0.2 / 0.02, 200 / 20, 1450 / 1500
     across = tunnel["pod-pod across nodes"]
     assert across["tcp_1_gbps"] == pytest.approx(0.05)
@@ -109,58 +150,68 @@ def test_ratios_against_the_baseline(doc: dict):
     assert across["ping_p50_ms"] == pytest.approx(10.0)
     assert across["tcp_rr_p50_us"] == pytest.approx(10.0)
     assert across["mtu"] == pytest.approx(1450 / 1500)
-    assert r["vs_baseline"]["vpc"]["pod-ClusterIP"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+    assert r.vs_baseline["vpc"]["pod-ClusterIP"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+    assert doc.ratios == r  # the document's own field is the same computation
 
 
-def test_zero_baseline_gives_none(doc: dict):
-    r = benchreport.ratios(doc)
+def test_zero_baseline_gives_none(doc: BenchResults):
+    r = ratios(doc)
     # the baseline lost no packets: 5 % / 0 % has no ratio
-    assert r["vs_baseline"]["tunnel"]["pod-pod across nodes"]["udp_64_loss_pct"] is None
-    doc["labs"][0]["paths"]["veth pair"]["tcp_1_gbps"] = metric("Gbit/s", "higher", [0.0])
-    assert benchreport.ratios(doc)["vs_baseline"]["vpc"]["node-node"]["tcp_1_gbps"] is None
+    assert r.vs_baseline["tunnel"]["pod-pod across nodes"]["udp_64_loss_pct"] is None
+    doc.labs[0].paths["veth pair"]["tcp_1_gbps"] = typed("Gbit/s", "higher", [0.0])
+    assert ratios(doc).vs_baseline["vpc"]["node-node"]["tcp_1_gbps"] is None
 
 
-def test_tunnel_over_vpc_per_path(doc: dict):
-    pair = benchreport.ratios(doc)["tunnel_vs_vpc"]
-    assert (pair["tunnel"], pair["vpc"]) == ("tunnel", "vpc")
+def test_tunnel_over_vpc_per_path(doc: BenchResults):
+    pair = ratios(doc).tunnel_vs_vpc
+    assert pair is not None
+    assert (pair.tunnel, pair.vpc) == ("tunnel", "vpc")
     # only paths both measured: the tunnel skipped pod-ClusterIP
-    assert set(pair["paths"]) == {"pod-pod same node", "pod-pod across nodes", "node-node"}
-    assert pair["paths"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)  # 4 / 32
-    assert pair["paths"]["pod-pod across nodes"]["ping_p50_ms"] == pytest.approx(4.0)  # 0.2 / 0.05
-    assert pair["paths"]["node-node"]["udp_64_kpps"] == pytest.approx(1.0)  # 500 / 500
-    assert pair["paths"]["node-node"]["udp_64_loss_pct"] is None  # 1 % / 0 %
+    assert set(pair.paths) == {"pod-pod same node", "pod-pod across nodes", "node-node"}
+    assert pair.paths["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)  # 4 / 32
+    assert pair.paths["pod-pod across nodes"]["ping_p50_ms"] == pytest.approx(4.0)  # 0.2 / 0.05
+    assert pair.paths["node-node"]["udp_64_kpps"] == pytest.approx(1.0)  # 500 / 500
+    assert pair.paths["node-node"]["udp_64_loss_pct"] is None  # 1 % / 0 %
 
 
-def test_tunnel_vpc_pairing_is_by_model_first_of_each(doc: dict):
-    tunnel2 = copy.deepcopy(doc["labs"][1]) | {"name": "tunnel2"}
-    tunnel2["paths"]["pod-pod same node"]["tcp_1_gbps"] = metric("Gbit/s", "higher", [16.0])
+def test_tunnel_vpc_pairing_is_by_model_first_of_each(doc: BenchResults):
+    tunnel2 = doc.labs[1].model_copy(deep=True, update={"name": "tunnel2"})
+    tunnel2.paths["pod-pod same node"]["tcp_1_gbps"] = typed("Gbit/s", "higher", [16.0])
     # order: baseline, vpc, tunnel, tunnel2 -- pairing must not depend on position
-    doc["labs"] = [doc["labs"][0], doc["labs"][2], doc["labs"][1], tunnel2]
-    r = benchreport.ratios(doc)
-    assert (r["tunnel_vs_vpc"]["tunnel"], r["tunnel_vs_vpc"]["vpc"]) == ("tunnel", "vpc")
-    assert r["tunnel_vs_vpc"]["paths"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)
-    assert r["vs_baseline"]["tunnel2"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+    doc.labs = [doc.labs[0], doc.labs[2], doc.labs[1], tunnel2]
+    r = ratios(doc)
+    assert r.tunnel_vs_vpc is not None
+    assert (r.tunnel_vs_vpc.tunnel, r.tunnel_vs_vpc.vpc) == ("tunnel", "vpc")
+    assert r.tunnel_vs_vpc.paths["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)
+    assert r.vs_baseline["tunnel2"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
 
 
-def test_no_pair_without_both_models(doc: dict):
-    doc["labs"] = doc["labs"][:2]  # baseline + tunnel: what `cce-lab bench` writes
-    assert benchreport.ratios(doc)["tunnel_vs_vpc"] is None
-    assert "Tunnel model / VPC model" not in benchreport.markdown(doc, {})
+def test_no_pair_without_both_models(doc: BenchResults):
+    doc.labs = doc.labs[:2]  # baseline + tunnel: what `cce-lab bench` writes
+    assert ratios(doc).tunnel_vs_vpc is None
+    assert "Tunnel model / VPC model" not in markdown(doc, {})
 
 
-def test_median_is_computed_when_missing(doc: dict):
-    m = doc["labs"][1]["paths"]["node-node"]["tcp_1_gbps"]
+def test_median_is_computed_when_missing():
+    data = synthetic_doc()
+    m = data["labs"][1]["paths"]["node-node"]["tcp_1_gbps"]
     del m["median"], m["min"], m["max"]
     m["values"] = [4.0, 2.0, 30.0]
-    assert benchreport.ratios(doc)["vs_baseline"]["tunnel"]["node-node"]["tcp_1_gbps"] == pytest.approx(0.1)
+    doc = load(data)
+    assert doc.labs[1].paths["node-node"]["tcp_1_gbps"].model_dump(include={"min", "median", "max"}) == {
+        "min": 2.0,
+        "median": 4.0,
+        "max": 30.0,
+    }
+    assert ratios(doc).vs_baseline["tunnel"]["node-node"]["tcp_1_gbps"] == pytest.approx(0.1)
 
 
-def test_ratios_and_markdown_are_pure(doc: dict):
+def test_ratios_and_markdown_are_pure(doc: BenchResults):
     before = copy.deepcopy(doc)
-    benchreport.ratios(doc)
-    text = benchreport.markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"})
+    ratios(doc)
+    text = markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"})
     assert doc == before
-    assert benchreport.markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"}) == text
+    assert markdown(doc, {"tcp_1_gbps": "tcp_1_gbps.png"}) == text
 
 
 # ------------------------------------------------------------------ markdown
@@ -177,9 +228,9 @@ def _table_rows(section: str) -> list[list[str]]:
     return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in rows]
 
 
-def test_markdown_title_intro_and_summary_first(doc: dict):
-    files = {k: f"{k}.png" for k in benchreport.metric_order(doc)}
-    text = benchreport.markdown(doc, files)
+def test_markdown_title_intro_and_summary_first(doc: BenchResults):
+    files = {k: f"{k}.png" for k in doc.metric_order()}
+    text = markdown(doc, files)
     assert text.startswith("# ")
     intro = text.splitlines()[2]
     assert "tunnel" in intro and "ovs-userspace" in intro and "routed" in intro and "veth" in intro
@@ -191,8 +242,8 @@ def test_markdown_title_intro_and_summary_first(doc: dict):
     )
 
 
-def test_summary_table_cells_and_datapath_on_every_row(doc: dict):
-    summary = _section(benchreport.markdown(doc, {}), "## Summary").split("### ")[0]
+def test_summary_table_cells_and_datapath_on_every_row(doc: BenchResults):
+    summary = _section(markdown(doc, {}), "## Summary").split("### ")[0]
     header, *rows = _table_rows(summary)
     assert header[:4] == ["lab", "path", "datapath", "MTU"]
     assert header[4:] == ["TCP 1 stream ↑", "TCP 4 streams ↑", "UDP 64 B ↑", "ping p50 ↓", "TCP RR p50 ↓"]
@@ -207,8 +258,8 @@ def test_summary_table_cells_and_datapath_on_every_row(doc: dict):
     assert base[4] == "40.0 Gbit/s (baseline)"
 
 
-def test_tunnel_vpc_table_and_cce_sentence(doc: dict):
-    text = benchreport.markdown(doc, {})
+def test_tunnel_vpc_table_and_cce_sentence(doc: BenchResults):
+    text = markdown(doc, {})
     section = text[text.index("### Tunnel model / VPC model") : text.index("\n## ", text.index("### Tunnel"))]
     header, *rows = _table_rows(section)
     assert header[1] == "datapaths (tunnel / VPC)"
@@ -220,8 +271,8 @@ def test_tunnel_vpc_table_and_cce_sentence(doc: dict):
     assert "kernel datapath" in section  # the userspace datapath is named as not CCE's
 
 
-def test_metric_sections_have_min_median_max(doc: dict):
-    text = benchreport.markdown(doc, {"tcp_rr_p50_us": "tcp_rr_p50_us.png"})
+def test_metric_sections_have_min_median_max(doc: BenchResults):
+    text = markdown(doc, {"tcp_rr_p50_us": "tcp_rr_p50_us.png"})
     section = _section(text, "## TCP request/response latency, median (p50)")
     assert "![TCP request/response latency, median (p50)](tcp_rr_p50_us.png)" in section
     assert "lower is better" in section
@@ -231,8 +282,8 @@ def test_metric_sections_have_min_median_max(doc: dict):
     assert row[2:] == ["routed", "1500", "72.0", "80.0", "88.0", "3", "4.00"]
 
 
-def test_skipped_environment_and_command(doc: dict):
-    text = benchreport.markdown(doc, {})
+def test_skipped_environment_and_command(doc: BenchResults):
+    text = markdown(doc, {})
     skipped = _section(text, "## Skipped")
     assert "pod-ClusterIP: no Service with targetPort 5201 (iperf3)" in skipped
     assert "tunnel (`ovs-userspace`)" in skipped
@@ -255,8 +306,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_charts_one_png_per_metric(doc: dict, tmp_path: Path):
-    del doc["labs"][2]["paths"]["node-node"]["mtu"]  # a metric missing on one path does not matter
-    files = benchreport.charts(doc, tmp_path)
+    del doc.labs[2].paths["node-node"]["mtu"]  # a metric missing on one path does not matter
+    files = charts.charts(doc, tmp_path)
     expected = {"tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_64_loss_pct", "ping_p50_ms", "tcp_rr_p50_us", "mtu"}
     assert set(files) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.png" for k in expected)
@@ -273,8 +324,8 @@ def _texts(fig) -> list:
     return [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
 
 
-def test_figure_legend_labels_and_baseline_line(doc: dict):
-    fig = benchreport.figure(doc, "tcp_1_gbps")
+def test_figure_legend_labels_and_baseline_line(doc: BenchResults):
+    fig = charts.figure(doc, "tcp_1_gbps")
     ax = fig.axes[0]
     assert ax.get_title() == "TCP throughput, 1 stream — Gbit/s, higher is better"
     assert "Gbit/s" in ax.get_ylabel()
@@ -304,31 +355,70 @@ def test_figure_legend_labels_and_baseline_line(doc: dict):
     assert width >= 900
 
 
-def test_figure_lower_is_better_title(doc: dict):
-    ax = benchreport.figure(doc, "ping_p50_ms").axes[0]
+def test_figure_lower_is_better_title(doc: BenchResults):
+    ax = charts.figure(doc, "ping_p50_ms").axes[0]
     assert ax.get_title().endswith("lower is better")
     assert "ms" in ax.get_ylabel()
 
 
-def test_figure_all_zero_metric(doc: dict):
-    for lab in doc["labs"]:
-        for m in lab["paths"].values():
-            m["udp_64_loss_pct"] = metric("%", "lower", [0.0])
-    ax = benchreport.figure(doc, "udp_64_loss_pct").axes[0]
+def test_figure_all_zero_metric(doc: BenchResults):
+    for lab in doc.labs:
+        for m in lab.paths.values():
+            m["udp_64_loss_pct"] = typed("%", "lower", [0.0])
+    ax = charts.figure(doc, "udp_64_loss_pct").axes[0]
     assert ax.get_ylim() == (0.0, 1.0)
 
 
 # ------------------------------------------------------------------ write
 
 
-def test_write_the_whole_report(doc: dict, tmp_path: Path):
+def test_write_the_whole_report(doc: BenchResults, tmp_path: Path):
     out = tmp_path / "results" / "tunnel-vpc-20000101-000000"
-    report = benchreport.write(doc, out)
-    assert report == out / "report.md"
+    written = report.write(doc, out)
+    assert written == out / "report.md"
     saved = json.loads((out / "results.json").read_text())
-    assert saved["ratios"] == json.loads(json.dumps(benchreport.ratios(doc)))
-    assert {k: v for k, v in saved.items() if k != "ratios"} == json.loads(json.dumps(doc))
-    text = report.read_text()
+    assert saved["schema_version"] == 1
+    assert saved["ratios"] == documents.dump(ratios(doc))
+    assert {k: v for k, v in saved.items() if k != "ratios"} == json.loads(json.dumps(synthetic_doc()))
+    text = written.read_text()
     images = [ln[ln.index("](") + 2 : -1] for ln in text.splitlines() if ln.startswith("![")]
-    assert len(images) == len(benchreport.metric_order(doc))
+    assert len(images) == len(doc.metric_order())
     assert all((out / name).read_bytes()[:8] == PNG_SIGNATURE for name in images)
+
+
+def test_a_saved_results_json_rebuilds_the_same_report(doc: BenchResults, tmp_path: Path):
+    """results.json is enough: loaded back with lab.documents it renders report.md byte for byte."""
+    first = report.write(doc, tmp_path / "run")
+    saved = documents.load(BenchResults, json.loads((tmp_path / "run" / "results.json").read_text()), "results.json")
+    assert saved == doc
+    files = {k: f"{k}.png" for k in saved.metric_order()}
+    assert markdown(saved, files) == first.read_text()
+    again = report.write(report.read(tmp_path / "run" / "results.json"), tmp_path / "rebuilt")
+    assert again.read_text() == first.read_text()
+    assert report.read(tmp_path / "rebuilt") == doc  # a report directory reads as its results.json
+    assert sorted(p.name for p in (tmp_path / "rebuilt").iterdir()) == sorted(
+        p.name for p in (tmp_path / "run").iterdir()
+    )
+
+
+# ------------------------------------------------------------------ the CLI's table
+
+
+def test_print_bench_medians_datapaths_and_skipped(doc: BenchResults):
+    from rich.console import Console
+
+    from lab.report.bench import print_bench
+
+    console = Console(record=True, width=250, color_system=None)
+    print_bench(console, doc)
+    text = console.export_text()
+    header = next(ln for ln in text.splitlines() if "lab / path" in ln)
+    for column in ("datapath", "MTU", "TCP 1 stream", "TCP 4 streams", "UDP 64 B", "UDP large", "ping p50"):
+        assert column in header
+    across = next(ln for ln in text.splitlines() if "tunnel / pod-pod across nodes" in ln)
+    assert "ovs-userspace" in across and "1450" in across
+    assert "2 Gbit/s" in across and "0.2 ms" in across and "200 µs" in across
+    assert "-" in across.split("50 kpps")[1]  # no UDP large figure: a dash
+    skipped = next(ln for ln in text.splitlines() if "tunnel / pod-ClusterIP" in ln)
+    assert "skipped: no Service with targetPort 5201 (iperf3)" in skipped
+    assert "baseline / veth pair" in text and "40 Gbit/s" in text

@@ -1,0 +1,71 @@
+"""Performance runs from end to end: one lab that is up (`bench`), or several brought up in turn (`compare`).
+
+Every run also measures the machine's ceiling (two namespaces on one veth
+pair) so each figure can be read as a fraction of what this machine can do,
+and writes its report directory under `results_dir`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lab.apply.engine import session
+from lab.bench import report
+from lab.bench.environment import environment
+from lab.bench.results import BenchResults, LabResult
+from lab.bench.settings import Settings
+from lab.bench.suite import run_baseline, run_suite
+from lab.errors import LabError
+from lab.kernel.journal import Journal
+from lab.plan.model import Plan
+from lab.progress import Progress
+
+
+def _results(labs: list[LabResult], settings: Settings) -> BenchResults:
+    return BenchResults(
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        command="cce-lab " + shlex.join(sys.argv[1:]),
+        settings=settings,
+        environment=environment(),
+        labs=labs,
+    )
+
+
+def _outdir(results_dir: Path, label: str) -> Path:
+    return results_dir / f"{label}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+def _baseline(settings: Settings, progress: Progress) -> LabResult:
+    progress(f"baseline: veth pair ({settings.repetitions} repetitions of {settings.duration:g} s)")
+    return run_baseline(settings, progress=progress)
+
+
+def bench_lab(plan: Plan, settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
+    """Measure a lab that is up, and the baseline; write the report. Returns the results and report.md."""
+    labs = [_baseline(settings, progress)]
+    progress(f"{plan.name}: {plan.model} model, datapath {plan.datapath}")
+    labs.append(run_suite(plan, settings, progress))
+    results = _results(labs, settings)
+    return results, report.write(results, _outdir(results_dir, plan.name))
+
+
+def compare(plans: list[Plan], settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
+    """Bring each lab up in turn, measure it, take it down; then one side-by-side report.
+
+    A lab that is already up is refused before anything is measured (it may hold
+    someone's work), and every lab this run builds is taken down again, also on
+    Ctrl-C or a failure (`lab.apply.engine.session`).
+    """
+    for plan in plans:
+        if Journal(plan.name).exists():
+            raise LabError(f"lab {plan.name} is already up: 'cce-lab down {plan.name}' before comparing")
+    labs = [_baseline(settings, progress)]
+    for i, plan in enumerate(plans, start=1):
+        progress(f"lab {i}/{len(plans)}: {plan.name} ({plan.model}, {plan.datapath}) up")
+        with session(plan, progress) as lab:
+            labs.append(run_suite(lab, settings, lambda msg, p=lab: progress(f"{p.name}: {msg}")))
+    results = _results(labs, settings)
+    return results, report.write(results, _outdir(results_dir, "-".join(p.name for p in plans)))

@@ -1,0 +1,236 @@
+"""report.md of a performance run, from its results document (pure: a saved results.json renders the same).
+
+Summary first (each figure with its datapath and its ratio to the baseline), the
+tunnel/VPC ratios against CCE's documented loss, one section per metric (its chart,
+min/median/max), the skipped paths, the environment, the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.bench.metrics import SUMMARY
+from lab.bench.results import BenchResults, LabResult, Ratios
+
+# CCE's documentation (cce_10_0282) gives the tunnel model this loss against the VPC model.
+CCE_TUNNEL_LOSS = (5.0, 15.0)
+NA = "n/a"  # a table cell without a figure
+MODEL_NAMES = {"tunnel": "tunnel", "vpc": "VPC", "baseline": "baseline"}
+
+
+def num(v: float | None) -> str:
+    """A figure with about three significant digits, never in exponent form for normal sizes."""
+    if v is None:
+        return NA
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:#.2g}"  # 0.10, 0.020: two significant digits, trailing zeros kept
+
+
+def with_unit(v: float | None, unit: str) -> str:
+    if v is None:
+        return NA
+    return f"{num(v)} {unit}".rstrip()
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _row(cells: list[Any]) -> str:
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    return [_row(header), "|" + "|".join("---" for _ in header) + "|", *(_row(r) for r in rows)]
+
+
+def _arrow(better: str) -> str:
+    return "↓" if better == "lower" else "↑"
+
+
+def _model(lab: LabResult) -> str:
+    return MODEL_NAMES.get(lab.model, lab.model)
+
+
+def _vs_baseline(rat: Ratios, lab: LabResult, path: str, key: str) -> float | None:
+    return rat.vs_baseline.get(lab.name, {}).get(path, {}).get(key)
+
+
+def _intro(doc: BenchResults) -> list[str]:
+    others, base = doc.others(), doc.baseline()
+    models = " vs ".join(f"{_model(lab)} model" for lab in others) or "baseline only"
+    compared = ", ".join(
+        f"**{lab.name}** ({_model(lab)} model, datapath `{lab.datapath}`, MTU {lab.mtu})" for lab in others
+    )
+    text = f"Compared: {compared}" if compared else "Measured"
+    if base:
+        text += (
+            f"{' against' if compared else ''} a bare veth pair "
+            f"(`{base.datapath}`, MTU {base.mtu}) measured in the same run, the ceiling of this machine."
+        )
+    else:
+        text += "; no baseline was measured."
+    s = doc.settings
+    run = (
+        f"Run {doc.created}: {s.repetitions} repetition{'s' if s.repetitions != 1 else ''} of "
+        f"{s.duration} s per measurement{', quick mode' if s.quick else ''}."
+    )
+    return [f"# cce-lab performance: {models}", "", text, run, ""]
+
+
+def _summary(doc: BenchResults, rat: Ratios) -> list[str]:
+    present = doc.metric_order()
+    cols = [k for k in SUMMARY if k in present]
+    infos = {k: doc.info(k) for k in cols}
+    header = ["lab", "path", "datapath", "MTU"] + [f"{infos[k].short} {_arrow(infos[k].better)}" for k in cols]
+    rows: list[list[Any]] = []
+    base = doc.baseline()
+    for lab in doc.labs:
+        for path, metrics in lab.paths.items():
+            cells: list[Any] = [lab.name, path, lab.datapath, lab.mtu]
+            for k in cols:
+                m = metrics.get(k)
+                cell = with_unit(m.median if m else None, infos[k].unit)
+                if m is not None and lab is base:
+                    cell += " (baseline)"
+                elif m is not None:
+                    r = _vs_baseline(rat, lab, path, k)
+                    cell += f" ({r:.2f} of baseline)" if r is not None else ""
+                cells.append(cell)
+            rows.append(cells)
+    intro = (
+        "Each cell: the median over the repetitions, then that median as a fraction of the "
+        "veth-pair baseline's. ↑ higher is better, ↓ lower is better."
+    )
+    return ["## Summary", "", intro, "", *_table(header, rows), ""]
+
+
+def _cce_sentence(tunnel: LabResult, vpc: LabResult, throughput: list[float], latency: list[float]) -> str:
+    lo_cce, hi_cce = CCE_TUNNEL_LOSS
+    sentence = (
+        f"CCE's documentation gives the tunnel model a {lo_cce:.0f}-{hi_cce:.0f} % performance loss against the "
+        f"VPC model. In this run (tunnel on `{tunnel.datapath}`, VPC on `{vpc.datapath}`)"
+    )
+    parts = []
+    if throughput:
+        inside = sum(lo_cce <= -d <= hi_cce for d in throughput)
+        parts.append(
+            f"the tunnel model's throughput and packet rate were {min(throughput):+.0f} % to {max(throughput):+.0f} % "
+            f"relative to the VPC model's ({inside} of {len(throughput)} figures inside the documented loss)"
+        )
+    if latency:
+        parts.append(f"its latency was {min(latency):+.0f} % to {max(latency):+.0f} % relative to the VPC model's")
+    sentence += (", " + "; ".join(parts) + ".") if parts else ", no figure was measured by both labs."
+    if tunnel.datapath != "ovs-kernel":
+        sentence += (
+            f" CCE runs Open vSwitch's kernel datapath; `{tunnel.datapath}` is not that, so part of the gap "
+            "here belongs to the datapath rather than to the VXLAN encapsulation."
+        )
+    return sentence
+
+
+def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
+    pair = rat.tunnel_vs_vpc
+    if not pair or not pair.paths:
+        return []
+    labs = {lab.name: lab for lab in doc.labs}
+    tunnel, vpc = labs[pair.tunnel], labs[pair.vpc]
+    cols = [k for k in SUMMARY if any(k in m for m in pair.paths.values())]
+    infos = {k: doc.info(k) for k in cols}
+    rows: list[list[Any]] = []
+    throughput: list[float] = []  # tunnel relative to VPC, %, higher-is-better metrics
+    latency: list[float] = []  # the same for lower-is-better metrics
+    for path, metrics in pair.paths.items():
+        cells: list[Any] = [path, f"{tunnel.datapath} / {vpc.datapath}"]
+        for k in cols:
+            r = metrics.get(k)
+            if r is None:
+                cells.append(NA)
+                continue
+            diff = (r - 1) * 100
+            (throughput if infos[k].better == "higher" else latency).append(diff)
+            cells.append(f"{r:.2f} ({diff:+.0f} %)")
+        rows.append(cells)
+    header = ["path", "datapaths (tunnel / VPC)"] + [f"{infos[k].short} {_arrow(infos[k].better)}" for k in cols]
+    return [
+        f"### Tunnel model / VPC model ({pair.tunnel} / {pair.vpc})",
+        "",
+        "The tunnel lab's median divided by the VPC lab's, per path; in brackets the difference in per cent. "
+        "A ratio below 1 means the tunnel model measured less: worse for throughput and packet rate "
+        "(↑ higher is better), better for latency (↓ lower is better).",
+        "",
+        *_table(header, rows),
+        "",
+        _cce_sentence(tunnel, vpc, throughput, latency),
+        "",
+    ]
+
+
+def _metric_section(doc: BenchResults, key: str, rat: Ratios, chart: str | None) -> list[str]:
+    mi = doc.info(key)
+    out = [f"## {mi.title}", "", f"{mi.unit or 'no unit'}, {mi.better} is better.", ""]
+    if chart:
+        out += [f"![{mi.title}]({chart})", ""]
+    header = ["lab", "path", "datapath", "MTU", "min", "median", "max", "runs", "of baseline"]
+    rows: list[list[Any]] = []
+    base = doc.baseline()
+    for lab in doc.labs:
+        for path, metrics in lab.paths.items():
+            m = metrics.get(key)
+            if m is None:
+                continue
+            if lab is base:
+                rel = "baseline"
+            else:
+                r = _vs_baseline(rat, lab, path, key)
+                rel = f"{r:.2f}" if r is not None else NA
+            cells = [lab.name, path, lab.datapath, lab.mtu, num(m.min), num(m.median), num(m.max), len(m.values), rel]
+            rows.append(cells)
+    return [*out, *_table(header, rows), ""]
+
+
+def _skipped(doc: BenchResults) -> list[str]:
+    lines = [
+        f"- {lab.name} (`{lab.datapath}`) {path}: {reason}" for lab in doc.labs for path, reason in lab.skipped.items()
+    ]
+    return ["## Skipped", "", *(lines or ["Nothing was skipped."]), ""]
+
+
+def _environment(doc: BenchResults) -> list[str]:
+    env, s = doc.environment, doc.settings
+    rows: list[list[Any]] = [
+        ["kernel", env.kernel],
+        ["CPUs", env.cpus if env.cpus is not None else "unknown"],
+        ["machine", env.machine],
+        ["Open vSwitch", env.ovs],
+        ["iperf3", env.iperf3],
+        ["Python", env.python],
+    ]
+    rows += [[f"MTU, {lab.name} ({lab.datapath})", lab.mtu] for lab in doc.labs]
+    rows += [
+        ["duration per measurement", f"{s.duration} s"],
+        ["repetitions", s.repetitions],
+        ["parallel TCP streams", s.streams],
+        ["quick mode", "yes" if s.quick else "no"],
+        ["created", doc.created],
+    ]
+    return ["## Environment", "", *_table(["item", "value"], rows), ""]
+
+
+def markdown(doc: BenchResults, charts: dict[str, str]) -> str:
+    """report.md: summary first, then one section per metric (`charts`: metric -> PNG file), skipped, environment."""
+    rat = doc.ratios
+    lines = _intro(doc) + _summary(doc, rat) + _tunnel_vpc(doc, rat)
+    for key in doc.metric_order():
+        lines += _metric_section(doc, key, rat, charts.get(key))
+    lines += _skipped(doc) + _environment(doc)
+    lines += ["## Reproduce", "", "```sh", doc.command, "```", ""]
+    return "\n".join(lines)
