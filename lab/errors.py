@@ -15,12 +15,20 @@ class UsageError(LabError):
     exit_code = 2
 
 
+MAX_MESSAGE = 300  # a message never echoes unbounded input
+
+
+def _bounded(text: str, limit: int) -> str:
+    text = " ".join(text.split())  # one line, whatever the input held
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class SpecError(LabError):
-    """Bad topology input: names the field and the rule it breaks."""
+    """Bad topology input: names the field and the rule it breaks, on one line of at most MAX_MESSAGE characters."""
 
     exit_code = 2
 
     def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
-        super().__init__(f"{field}: {rule}")
+        self.field = _bounded(field, 80)
+        self.rule = _bounded(rule, MAX_MESSAGE - len(self.field) - 2)
+        super().__init__(f"{self.field}: {self.rule}")

@@ -7,10 +7,11 @@ import sys
 
 from rich.console import Console
 
-from lab import spec
+from lab import topology
 from lab.errors import LabError, UsageError
 from lab.observe import status
 from lab.plan.model import Plan
+from lab.spec import Spec
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,8 +36,8 @@ def params(pairs: list[str]) -> dict[str, str]:
     return found
 
 
-def spec_of(path: str, pairs: list[str] | None = None) -> spec.Spec:
-    return spec.load(path, params(pairs or []))
+def spec_of(path: str, pairs: list[str] | None = None) -> Spec:
+    return topology.load(path, params(pairs or []))
 
 
 def plan_for_up(path: str, pairs: list[str] | None = None) -> Plan:
@@ -51,7 +52,7 @@ def lab_name(arg: str | None) -> str:
     if arg is not None and not arg:
         raise UsageError("the lab name is empty: give a lab name or a topology file")
     if arg and (arg.endswith((".yaml", ".yml", ".py")) or "/" in arg):
-        return spec.load(arg).name
+        return topology.load(arg).name
     return status.pick_lab(arg)
 
 

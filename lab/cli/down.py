@@ -18,8 +18,8 @@ def add(sub) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    names = list_journals() if a.all else [lab_name(a.name)]  # bad input is refused first, root or not
     need_root()
-    names = list_journals() if a.all else [lab_name(a.name)]
     for name in names:
         t0 = time.monotonic()
         removed = engine.down(name)

@@ -7,6 +7,7 @@ touches anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 
 from lab.errors import SpecError
@@ -16,6 +17,7 @@ from lab.plan.services import plan_ingresses, plan_services
 from lab.spec import VXLAN_OVERHEAD, WORKLOAD_PORT, Spec
 
 TUNNEL_NODE_LIMIT = 2000  # CCE: the container tunnel network scales to 2000 nodes
+MAX_PODS = 100_000  # the lab's own limit: every pod is a namespace on one machine
 POD_GATEWAY = "169.254.1.1"  # every pod's next hop, answered by its node
 ROUTER_MAC = "0a:58:a9:fe:01:01"  # the node's virtual router MAC in OVS (169.254.1.1)
 VXLAN_PORT = 4789
@@ -78,12 +80,35 @@ def _capacity(
     return limits, binding.max_nodes, binding.rule
 
 
+def pods_per_node(spec: Spec) -> list[int]:
+    """How many pods each node gets (plain pods, then replicas round-robin), counted without listing them."""
+    replicas = sum(w.replicas for w in spec.workloads)
+    share, extra = divmod(replicas, spec.nodes)
+    return [plain + share + (i < extra) for i, plain in enumerate(spec.pod_counts())]
+
+
+def _check_pod_counts(spec: Spec, counts: list[int], block_size: int) -> None:
+    """Capacity rules on counts alone, so no pod is enumerated before it is known to fit."""
+    total, most = sum(counts), max(counts, default=0)
+    busiest = counts.index(most) + 1 if counts else 0
+    if total > MAX_PODS:
+        raise SpecError("pods_per_node", f"{total} pods in all: the lab builds at most {MAX_PODS} (a namespace each)")
+    if spec.model == "vpc" and most > block_size - 3:
+        raise SpecError(
+            "pods_per_node",
+            f"node-{busiest} has {most} pods but a /{spec.block_mask} block holds {block_size - 3} "
+            f"(block size - 3); raise block_mask's block size or lower the pods",
+        )
+    if spec.model == "tunnel" and most >= TUNNEL_OFPORT_BASE - POD_OFPORT_BASE:
+        raise SpecError("pods_per_node", f"{most} pods on one node: the lab numbers OVS pod ports below 10000")
+
+
 def _allocate_tunnel(
-    spec: Spec, counts: list[int], blocks: list[IPv4Network]
+    spec: Spec, counts: list[int], blocks: Iterator[IPv4Network], blocks_total: int
 ) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
     """Blocks on demand: one per node when it joins, the next free one when it fills up."""
     first, last = spec.container_cidr.network_address, spec.container_cidr.broadcast_address
-    free = iter(blocks)
+    free = blocks
     owned = [[next(free)] for _ in counts]
     result = []
     for i, count in enumerate(counts):
@@ -97,7 +122,7 @@ def _allocate_tunnel(
                     raise SpecError(
                         "pods_per_node",
                         f"the pods need more {spec.tunnel_block_size}-IP blocks than container_cidr "
-                        f"{spec.container_cidr} holds ({len(blocks)})",
+                        f"{spec.container_cidr} holds ({blocks_total})",
                     )
                 owned[i].append(block)
                 addrs = (a for a in block if a not in (first, last))
@@ -108,21 +133,10 @@ def _allocate_tunnel(
 
 
 def _allocate_vpc(
-    spec: Spec, counts: list[int], blocks: list[IPv4Network]
+    spec: Spec, counts: list[int], blocks: Iterator[IPv4Network], blocks_total: int
 ) -> list[tuple[list[IPv4Network], list[IPv4Address]]]:
-    """One fixed block per node; network, gateway and broadcast are not pod IPs."""
-    result = []
-    for i, count in enumerate(counts):
-        block = blocks[i]
-        usable = list(block)[2:-1]
-        if count > len(usable):
-            raise SpecError(
-                "pods_per_node",
-                f"node-{i + 1} has {count} pods but a /{spec.block_mask} block holds {len(usable)} "
-                f"(block size - 3); raise block_mask's block size or lower the pods",
-            )
-        result.append(([block], usable[:count]))
-    return result
+    """One fixed block per node, in order; network, gateway and broadcast are not pod IPs (counts are checked)."""
+    return [([block], list(block)[2 : 2 + count]) for block, count in zip(blocks, counts, strict=False)]
 
 
 def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
@@ -132,13 +146,11 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
     None leaves it `auto`, which a plan can show but `up` cannot build.
     """
     datapath = resolve_datapath(spec, ovs_kernel_available)
-    placement = _placement(spec)
-    counts = [len(names) for names in placement]
+    counts = pods_per_node(spec)
     subnet = spec.node_subnet
-    subnet_hosts = list(subnet.hosts()) if subnet.prefixlen < 31 else []
-    gateway, *rest = subnet_hosts or [None]
+    usable = subnet.num_addresses - 2 if subnet.prefixlen < 31 else 0  # without network and broadcast
     extra_hosts = subnet_extras(spec)
-    subnet_free = max(len(rest) - len(extra_hosts), 0)
+    subnet_free = max(usable - 1 - len(extra_hosts), 0)  # the gateway (VPC router) takes the first
 
     if spec.model == "vpc":
         block_size = 2 ** (32 - spec.block_mask)
@@ -146,7 +158,7 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
             raise SpecError(
                 "block_mask", f"/{spec.block_mask} blocks do not fit in container_cidr {spec.container_cidr}"
             )
-        blocks = list(spec.container_cidr.subnets(new_prefix=spec.block_mask))
+        prefix = spec.block_mask
     else:
         block_size = spec.tunnel_block_size
         prefix = 32 - block_size.bit_length() + 1
@@ -154,24 +166,23 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
             raise SpecError(
                 "tunnel_block_size", f"{block_size}-IP blocks do not fit in container_cidr {spec.container_cidr}"
             )
-        blocks = list(spec.container_cidr.subnets(new_prefix=prefix))
+    blocks_total = 2 ** (prefix - spec.container_cidr.prefixlen)
+    blocks = spec.container_cidr.subnets(new_prefix=prefix)  # a generator: only the blocks used are made
 
     other_routes = int(bool(spec.nat_gateway and spec.nat_gateway.snat)) + int(spec.peer_vpc is not None)
-    limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, len(blocks), other_routes)
+    limits, max_nodes, binding = _capacity(spec, subnet_free, block_size, blocks_total, other_routes)
     if spec.nodes > max_nodes:
         raise SpecError("nodes", f"{spec.nodes} nodes exceed the limit of {max_nodes} set by {binding}")
-
-    most = max(counts, default=0)
-    if spec.model == "tunnel" and most >= TUNNEL_OFPORT_BASE - POD_OFPORT_BASE:
-        raise SpecError("pods_per_node", f"{most} pods on one node: the lab numbers OVS pod ports below 10000")
-    alloc = (_allocate_vpc if spec.model == "vpc" else _allocate_tunnel)(spec, counts, blocks)
+    _check_pod_counts(spec, counts, block_size)
+    placement = _placement(spec)
+    alloc = (_allocate_vpc if spec.model == "vpc" else _allocate_tunnel)(spec, counts, blocks, blocks_total)
     pod_mtu = spec.mtu - VXLAN_OVERHEAD if spec.model == "tunnel" else spec.mtu
 
-    router = Host("vpc-router", f"{spec.name}-vpc", str(gateway), "vpc-router")
+    router = Host("vpc-router", f"{spec.name}-vpc", str(subnet[1]), "vpc-router")
     nodes: list[Node] = []
     pods: list[Pod] = []
     for i, (node_blocks, ips) in enumerate(alloc):
-        node_ip = rest[i]
+        node_ip = subnet[2 + i]
         node = Node(
             name=f"node-{i + 1}",
             netns=f"{spec.name}-node-{i + 1}",
@@ -197,7 +208,7 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
                 )
             )
 
-    edge = plan_edge(spec, rest, extra_hosts)
+    edge = plan_edge(spec, [subnet[-2 - j] for j in range(len(extra_hosts))], extra_hosts)
     services = plan_services(spec, nodes, pods, edge)
 
     vpc_routes: list[Route] = []
@@ -217,7 +228,7 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
         binding_rule=binding,
         pods_per_node=per_node,
         subnet_free_ips=subnet_free,
-        blocks_total=len(blocks),
+        blocks_total=blocks_total,
         blocks_used=sum(len(b) for b, _ in alloc),
     )
     return Plan(

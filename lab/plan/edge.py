@@ -33,12 +33,12 @@ def subnet_extras(spec: Spec) -> list[str]:
     return roles
 
 
-def plan_edge(spec: Spec, subnet_free: list[IPv4Address], extras: list[str]) -> Edge:
-    """Addresses of every host around the cluster; `extras` take the top of `subnet_free`."""
+def plan_edge(spec: Spec, top: list[IPv4Address], extras: list[str]) -> Edge:
+    """Addresses of every host around the cluster; `extras` take the node subnet's top addresses (`top`)."""
     ns = spec.name
     hosts: list[Host] = []
     for j, role in enumerate(extras):
-        ip = subnet_free[-1 - j]
+        ip = top[j]
         mac = "0e:5a:" + ":".join(f"{b:02x}" for b in ip.packed)
         short = {"nat-gateway": "natgw"}.get(role, role)
         eip = {"elb": str(ELB_EIP), "nat-gateway": str(NAT_EIP)}.get(role, "") if spec.internet else ""

@@ -1,6 +1,6 @@
 """Stage 1, the spec: a topology file (YAML or a Python script) validated into a `Spec`. Pure."""
 
-from lab.spec.load import build_spec, load
+from lab.spec.build import build_spec
 from lab.spec.model import (
     DEFAULT_SERVICE_CIDR,
     LAB_RESERVED,
@@ -30,5 +30,4 @@ __all__ = [
     "Spec",
     "Workload",
     "build_spec",
-    "load",
 ]

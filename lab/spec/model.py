@@ -9,7 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 Model = Literal["tunnel", "vpc"]
 Datapath = Literal["auto", "ovs-kernel", "ovs-userspace", "linux-vxlan"]
@@ -19,7 +19,6 @@ DEFAULT_SERVICE_CIDR = IPv4Network("10.247.0.0/16")
 VXLAN_OVERHEAD = 50
 # Counts are whole numbers only: YAML's `yes` must not become 1 node.
 Count = Annotated[int, Strict()]
-CIDR_FIELDS = ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")
 
 
 Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
@@ -27,7 +26,40 @@ NODEPORT_RANGE = (30000, 32767)
 WORKLOAD_PORT = 8080  # where every pod's netexec-style server listens
 RESERVED_WORKLOADS = ("pod", "node")  # pod-N-K and node-N are taken
 # The lab's own "Internet" (documentation ranges) and its uplink transfer nets.
+# Ranges no plane may use: they mean something else to every host (RFC 6890).
+SPECIAL_RANGES = {
+    IPv4Network("0.0.0.0/8"): "'this network'",
+    IPv4Network("127.0.0.0/8"): "loopback",
+    IPv4Network("169.254.0.0/16"): "link-local (the pods' gateway 169.254.1.1 lives there)",
+    IPv4Network("224.0.0.0/4"): "multicast",
+    IPv4Network("240.0.0.0/4"): "reserved (with the broadcast address)",
+}
 LAB_RESERVED = (IPv4Network("198.51.100.0/24"), IPv4Network("203.0.113.0/24"), IPv4Network("100.64.0.0/29"))
+
+
+def _cidr_text(value: Any) -> Any:
+    """A network is written as text with its prefix: `3` or `true` must not become 0.0.0.3/32."""
+    if isinstance(value, IPv4Network):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{str(value)[:40]!r} is not an IPv4 network: write it in CIDR form, e.g. 172.16.0.0/16")
+    if "/" not in value:
+        raise ValueError(
+            f"{value[:40]!r} is not an IPv4 network in CIDR form: the /prefix length is missing (e.g. 172.16.0.0/16)"
+        )
+    return value
+
+
+def _address_text(value: Any) -> Any:
+    if isinstance(value, IPv4Address):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{str(value)[:40]!r} is not an IPv4 address: write it as text, e.g. 10.247.0.10")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_cidr_text)]
+Address = Annotated[IPv4Address, BeforeValidator(_address_text)]
 
 
 class _Strict(BaseModel):
@@ -51,7 +83,7 @@ class Service(_Strict):
     port: Port
     target_port: Port | None = Field(default=None, alias="targetPort")
     node_port: Count | None = Field(default=None, alias="nodePort")
-    cluster_ip: IPv4Address | None = Field(default=None, alias="clusterIP")
+    cluster_ip: Address | None = Field(default=None, alias="clusterIP")
     protocol: Literal["TCP", "UDP"] = "TCP"
     external_traffic_policy: Literal["Cluster", "Local"] = Field(default="Cluster", alias="externalTrafficPolicy")
     session_affinity: Literal["None", "ClientIP"] = Field(default="None", alias="sessionAffinity")
@@ -71,15 +103,15 @@ class NatGateway(_Strict):
 
 
 class PeerVpc(_Strict):
-    cidr: IPv4Network = IPv4Network("10.10.0.0/16")
+    cidr: Cidr = IPv4Network("10.10.0.0/16")
     route_container_cidr: bool = Field(default=True, description="the peer routes the container CIDR (VPC model)")
 
 
 class Intranet(_Strict):
     """A server in another subnet of the VPC, behind a security group."""
 
-    subnet: IPv4Network = IPv4Network("192.168.1.0/24")
-    allow: list[IPv4Network] = Field(description="source CIDRs its security group allows")
+    subnet: Cidr = IPv4Network("192.168.1.0/24")
+    allow: list[Cidr] = Field(description="source CIDRs its security group allows")
 
 
 class Spec(BaseModel):
@@ -92,10 +124,10 @@ class Spec(BaseModel):
         description="lab name, prefix of every namespace (1-10 lower-case letters/digits)",
     )
     model: Model
-    vpc_cidr: IPv4Network = IPv4Network("192.168.0.0/16")
-    node_subnet: IPv4Network = IPv4Network("192.168.0.0/24")
-    container_cidr: IPv4Network = IPv4Network("172.16.0.0/16")
-    service_cidr: IPv4Network = DEFAULT_SERVICE_CIDR
+    vpc_cidr: Cidr = IPv4Network("192.168.0.0/16")
+    node_subnet: Cidr = IPv4Network("192.168.0.0/24")
+    container_cidr: Cidr = IPv4Network("172.16.0.0/16")
+    service_cidr: Cidr = DEFAULT_SERVICE_CIDR
     nodes: Count = Field(default=3, ge=1, le=2000)
     pods_per_node: Count | list[Count] = Field(default=2)
     block_mask: Count = Field(default=25, ge=24, le=28, description="VPC model: per-node pod block mask")
@@ -112,15 +144,6 @@ class Spec(BaseModel):
     internet: bool = Field(default=False, description="an Internet with a client and a server")
     peer_vpc: PeerVpc | None = None
     intranet: Intranet | None = None
-
-    @field_validator(*CIDR_FIELDS, mode="before")
-    @classmethod
-    def _cidr_has_prefix(cls, value: Any) -> Any:
-        if isinstance(value, str) and "/" not in value:
-            raise ValueError(
-                f"{value!r} is not an IPv4 network in CIDR form: the /prefix length is missing (e.g. 172.16.0.0/16)"
-            )
-        return value
 
     @field_validator("pods_per_node")
     @classmethod

@@ -5,14 +5,30 @@ A spec that passes them is self-consistent; whether it fits (capacity) is the pl
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from lab.errors import SpecError
-from lab.spec.model import LAB_RESERVED, NODEPORT_RANGE, RESERVED_WORKLOADS, Spec
+from lab.spec.model import LAB_RESERVED, NODEPORT_RANGE, RESERVED_WORKLOADS, SPECIAL_RANGES, Service, Spec
+
+
+def _planes(spec: Spec) -> dict[str, IPv4Network]:
+    """Every network the lab's addresses come from, by the field that sets it."""
+    planes = {k: getattr(spec, k) for k in ("vpc_cidr", "node_subnet", "container_cidr", "service_cidr")}
+    if spec.peer_vpc:
+        planes["peer_vpc.cidr"] = spec.peer_vpc.cidr
+    if spec.intranet:
+        planes["intranet.subnet"] = spec.intranet.subnet
+    return planes
 
 
 def check_planes(spec: Spec) -> None:
     """CCE's rules for the three address planes: which must not overlap."""
+    for field, net in _planes(spec).items():
+        special = next((r for r in SPECIAL_RANGES if net.overlaps(r)), None)
+        if special:
+            raise SpecError(
+                field, f"{net} overlaps {special}, which is {SPECIAL_RANGES[special]}: no lab plane may use it"
+            )
     if not spec.node_subnet.subnet_of(spec.vpc_cidr):
         raise SpecError("node_subnet", f"{spec.node_subnet} must lie inside vpc_cidr {spec.vpc_cidr}")
     if spec.container_cidr.overlaps(spec.vpc_cidr):
@@ -38,18 +54,20 @@ def check_planes(spec: Spec) -> None:
 
 def check_services(spec: Spec) -> None:
     """Kubernetes' and CCE's rules for Services and Ingresses: every reference resolves."""
-    names = [w.name for w in spec.workloads]
+    workloads: set[str] = set()
     for i, w in enumerate(spec.workloads):
-        if w.name in RESERVED_WORKLOADS or names.index(w.name) != i:
+        if w.name in RESERVED_WORKLOADS or w.name in workloads:
             raise SpecError(f"workloads[{i}].name", f"{w.name!r} is reserved or used twice")
+        workloads.add(w.name)
     seen_ports: dict[int, str] = {}
     seen_ips: dict[IPv4Address, str] = {}
-    svc_names = [s.name for s in spec.services]
+    services: dict[str, Service] = {}
     for i, s in enumerate(spec.services):
         where = f"services[{i}]"
-        if svc_names.index(s.name) != i:
+        if s.name in services:
             raise SpecError(f"{where}.name", f"Service {s.name!r} is defined twice")
-        if not any(s.selector == {"app": w.name} for w in spec.workloads):
+        services[s.name] = s
+        if list(s.selector) != ["app"] or s.selector["app"] not in workloads:
             raise SpecError(f"{where}.selector", f"{s.selector} matches no workload (labelled app=<name>)")
         if s.node_port is not None:
             if s.type == "ClusterIP":
@@ -70,31 +88,35 @@ def check_services(spec: Spec) -> None:
             raise SpecError(f"{where}.type", "a DNAT Service needs a nat_gateway")
         if s.type in ("LoadBalancer", "DNAT") and s.protocol != "TCP":
             raise SpecError(f"{where}.protocol", f"the lab's {s.type} forwards TCP only")
-    rules = [(ing.host, ing.path) for ing in spec.ingresses]
+    routed: set[tuple[str, str]] = set()
     for i, ing in enumerate(spec.ingresses):
-        if rules.index((ing.host, ing.path)) != i:
+        if (ing.host, ing.path) in routed:
             raise SpecError(
                 f"ingresses[{i}].path", f"{ing.host}{ing.path} is routed by an earlier Ingress rule already"
             )
-        svc = next((s for s in spec.services if s.name == ing.service), None)
+        routed.add((ing.host, ing.path))
+        svc = services.get(ing.service)
         if svc is None:
             raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
-        if svc.type == "ClusterIP" or svc.protocol != "TCP":
-            raise SpecError(f"ingresses[{i}].service", f"{svc.name} must be a TCP Service with a NodePort")
+        if svc.type not in ("NodePort", "LoadBalancer") or svc.protocol != "TCP":
+            raise SpecError(
+                f"ingresses[{i}].service",
+                f"{svc.name} must be a TCP NodePort or LoadBalancer Service (a {svc.type} Service is not an "
+                "Ingress backend: the ELB forwards to NodePorts)",
+            )
         if ing.port != svc.port:
             raise SpecError(f"ingresses[{i}].port", f"{svc.name} listens on {svc.port}, not {ing.port}")
     node_names = {f"node-{i + 1}" for i in range(spec.nodes)}
+    bound: set[str] = set()
     for i, node in enumerate(spec.eips):
-        if node not in node_names or spec.eips.index(node) != i:
+        if node not in node_names or node in bound:
             raise SpecError(f"eips[{i}]", f"{node!r} is not a node here (node-1...node-{spec.nodes}) or is repeated")
+        bound.add(node)
     if (spec.eips or spec.nat_gateway or spec.ingresses) and not spec.internet:
         raise SpecError("internet", "EIPs, a NAT gateway and Ingresses need internet: true")
-    planes = {k: getattr(spec, k) for k in ("vpc_cidr", "container_cidr", "service_cidr")}
-    if spec.peer_vpc:
-        planes["peer_vpc.cidr"] = spec.peer_vpc.cidr
-    if spec.intranet:
-        planes["intranet.subnet"] = spec.intranet.subnet
-    for field, net in planes.items():
+    for field, net in _planes(spec).items():
+        if field == "node_subnet":
+            continue  # inside vpc_cidr, checked with it
         reserved = next((r for r in LAB_RESERVED if net.overlaps(r)), None)
         if reserved:
             raise SpecError(field, f"{net} overlaps {reserved}, which the lab uses for its Internet, EIPs and uplinks")

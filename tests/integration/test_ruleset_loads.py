@@ -17,7 +17,7 @@ import pytest
 from lab.kernel import netns
 from lab.plan import make_plan
 from lab.render import nodenet
-from lab.spec import load
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 

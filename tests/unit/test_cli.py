@@ -60,3 +60,33 @@ def test_bad_topology_exits_2_with_one_line_naming_the_field(tmp_path, content, 
 def test_unknown_command_is_a_usage_error():
     res = cce("frobnicate")
     assert res.returncode == 2 and "invalid choice" in res.stderr
+
+
+HOSTILE = ["file-binary", "yaml-alias-bomb", "yaml-duplicate-key", "int-huge", "name-huge", "pods-billion"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_input_gets_one_line_and_exit_2(name: str) -> None:
+    path = f"tests/golden/errors/{name}.yaml"
+    res = cce("plan", path, "--json")
+    assert res.returncode == 2
+    assert res.stdout == ""
+    (line,) = res.stderr.splitlines()
+    assert line == (ROOT / "tests/golden/errors" / f"{name}.txt").read_text().strip().replace("FILE", path)
+
+
+def test_a_script_printing_keeps_plan_json_clean(tmp_path: Path) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(
+        "def topology():\n    print('hello from the script')\n    return {'name': 'noisy', 'model': 'vpc'}\n"
+    )
+    res = cce("plan", str(script), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["name"] == "noisy"
+    assert "hello from the script" in res.stderr
+
+
+def test_down_of_an_empty_name_is_refused() -> None:
+    res = cce("down", "")
+    assert res.returncode == 2
+    assert "empty" in res.stderr

@@ -22,7 +22,7 @@ from lab.cli.schema import DOCUMENTS
 from lab.errors import LabError
 from lab.plan import Plan, make_plan
 from lab.render import edge, nginx, nodenet, ovs
-from lab.spec import load
+from lab.topology import load
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"

@@ -11,7 +11,8 @@ import pytest
 from lab.errors import SpecError
 from lab.plan import Plan, make_plan
 from lab.render import nginx as ingress
-from lab.spec import build_spec, load
+from lab.spec import build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 WORKDIR = Path("/x")

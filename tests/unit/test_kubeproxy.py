@@ -15,7 +15,8 @@ import pytest
 
 from lab.plan import Endpoint, Plan, ServicePlan, make_plan
 from lab.render import kubeproxy, nodenet
-from lab.spec import build_spec, load
+from lab.spec import build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 CONTAINER = "172.16.0.0/16"

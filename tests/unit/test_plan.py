@@ -16,7 +16,8 @@ from lab import documents
 from lab.errors import SpecError
 from lab.plan import Plan, make_plan, resolve_datapath
 from lab.render import ovs as render_ovs
-from lab.spec import build_spec, load
+from lab.spec import build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 

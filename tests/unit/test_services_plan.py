@@ -15,7 +15,8 @@ import pytest
 from lab import documents
 from lab.errors import SpecError
 from lab.plan import DnatRule, Edge, Endpoint, Host, IngressPlan, Plan, ServicePlan, ServiceSummary, make_plan
-from lab.spec import build_spec, load
+from lab.spec import build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 SUBNET = ip_network("192.168.0.0/24")

@@ -12,7 +12,8 @@ import pytest
 
 from lab.errors import LabError, SpecError
 from lab.plan import make_plan
-from lab.spec import build_spec, load
+from lab.spec import build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError, SpecError
-from lab.spec import Spec, build_spec, load
+from lab.spec import Spec, build_spec
+from lab.topology import load
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 BASE = {"name": "lab", "model": "tunnel"}
@@ -317,7 +318,12 @@ def test_load_python_script_returning_spec(tmp_path: Path) -> None:
     ("source", "params", "field", "words"),
     [
         pytest.param(SCRIPT, {"colour": "red"}, "param", ("colour",), id="unknown-param"),
-        pytest.param(SCRIPT, {"nodes": "many"}, "param", ("many",), id="param-not-int"),
+        # the script's own int() fails: a script error that names the line and the value it was given
+        pytest.param(SCRIPT, {"nodes": "many"}, "topology", ("many", "ValueError", "line 3"), id="param-not-int"),
+        pytest.param("import sys\nsys.exit(3)\n", None, "topology", ("sys.exit(3)",), id="script-exits"),
+        pytest.param(
+            "def topology():\n    return {}['x']\n", None, "topology", ("KeyError", "line 2"), id="script-bug"
+        ),
         pytest.param("x = 1\n", None, "topology", ("topology(**params)",), id="no-topology-function"),
         pytest.param("topology = 3\n", None, "topology", ("topology(**params)",), id="topology-not-callable"),
         pytest.param("def topology():\n    return ['a']\n", None, "topology", ("mapping",), id="script-returns-list"),
@@ -376,7 +382,7 @@ def test_load_missing_file(tmp_path: Path, name: str) -> None:
     with pytest.raises(SpecError) as info:
         load(tmp_path / name)
     assert info.value.field == "topology"
-    assert "does not exist" in info.value.rule
+    assert ("does not exist" if name else "is a directory") in info.value.rule
     assert info.value.exit_code == 2
 
 
