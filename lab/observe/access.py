@@ -1,177 +1,168 @@
-"""The access scenarios of CCE's guide, checked through Services, ELB, NAT gateway, EIPs, Ingress.
+"""The access scenarios of CCE's guide from outside the cluster: NodePorts, ELB, NAT gateway, EIPs, Ingress,
+egress, the peer VPC and the intranet.
 
-Every probe is a real HTTP or UDP exchange with the netexec server in a pod
-(or the Internet / intranet server), so each row can say which pod answered
-and which source address arrived (DESIGN.md "Access scenarios").
+Every probe is a real HTTP exchange with the netexec server in a pod (or the
+Internet / intranet server), so each row can say which pod answered and
+which source address arrived (DESIGN.md "Access scenarios"). Which node an
+ELB or the NAT gateway handed a connection to is proven by that node's own
+counters (its KUBE-NODEPORTS rule), not by an address every node shares.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from lab.apply import changes
-from lab.observe import probe
-from lab.observe.results import BLOCKED, REACHABLE, CheckResult
+from lab.observe import counters, probe, services, verdicts
+from lab.observe.parallel import parallel
+from lab.observe.results import BLOCKED, REACHABLE, CheckResult, controlled
+from lab.observe.services import answered_by_workload, http_row, served
 from lab.plan.cluster import POD_GATEWAY
 from lab.plan.model import Plan, ServicePlan
 from lab.plan.services import INGRESS_PORT
 from lab.progress import Progress, quiet
 from lab.spec import WORKLOAD_PORT
 
-SPREAD_REQUESTS = 60
-AFFINITY_REQUESTS = 12
-# A Service without endpoints is REJECTed: the client gets "connection refused" instead of
-# hanging until its timeout. The node's per-host ICMP rate limit (net.ipv4.icmp_ratelimit) may
-# swallow the first refusal, so one SYN retransmission (1 s) is allowed for.
-REFUSED_WITHIN = 2.0
 NODE_SIDE = "a node-side address (client IP lost)"
 
 
-def _row(scenario: str, expected: str, res: probe.Http, workload: str | None = None) -> CheckResult:
-    """Reachable means HTTP 200 from the expected workload (any pod of it)."""
-    ok = res.ok and (workload is None or res.answered_by.startswith(f"{workload}-") or res.answered_by == workload)
-    actual = REACHABLE if ok else BLOCKED
-    return CheckResult(scenario, expected, actual, res.detail, source=res.source, answered_by=res.answered_by)
+def _nodeport_hits(plan: Plan, node_port: int) -> dict[str, int]:
+    """Per node: new connections its KUBE-NODEPORTS rule for `node_port` has taken in so far."""
+    hits = parallel(plan.nodes, lambda n: counters.nodeport_connections(n.netns, node_port))
+    return {n.name: h for n, h in zip(plan.nodes, hits, strict=True)}
 
 
-def _first(plan: Plan, kind: str) -> ServicePlan | None:
-    return next((s for s in plan.services if s.type == kind and s.endpoints and s.protocol == "TCP"), None)
+def _requests_with_proof(
+    plan: Plan, client_ns: str, ip: str, port: int, count: int, svc: ServicePlan
+) -> tuple[list[probe.Http], dict[str, int]]:
+    """`count` requests to ip:port, and how many new connections each node's NodePort rule saw meanwhile."""
+    assert svc.node_port
+    before = _nodeport_hits(plan, svc.node_port)
+    answers = [probe.http(client_ns, ip, port) for _ in range(count)]
+    after = _nodeport_hits(plan, svc.node_port)
+    return answers, {n: after[n] - before[n] for n in after if after[n] > before[n]}
 
 
-def _cluster_ip(plan: Plan) -> Iterator[CheckResult]:
-    svc = next((s for s in plan.services if s.endpoints and s.protocol == "TCP" and s.session_affinity == "None"), None)
-    if not svc or not plan.pods:
-        return
-    pod, node = plan.first_plain_pod(), plan.nodes[0]
-    assert pod
-    wl = svc.workload
-    yield _row(f"pod -> ClusterIP Service {svc.name}", REACHABLE, probe.http(pod.netns, svc.cluster_ip, svc.port), wl)
-    yield _row(f"node -> ClusterIP Service {svc.name}", REACHABLE, probe.http(node.netns, svc.cluster_ip, svc.port), wl)
-    counts = Counter(probe.http(pod.netns, svc.cluster_ip, svc.port).answered_by for _ in range(SPREAD_REQUESTS))
-    endpoints = {e.pod for e in svc.endpoints}
-    share = SPREAD_REQUESTS / len(endpoints)
-    even = set(counts) == endpoints and max(counts.values()) <= 2 * share
-    yield CheckResult(
-        f"load spreading over {svc.name}'s {len(endpoints)} endpoints ({SPREAD_REQUESTS} requests)",
-        "every endpoint, none over 2x its share",
-        "every endpoint, none over 2x its share" if even else "uneven",
-        ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(counts.items())),
-    )
-    sticky = next((s for s in plan.services if s.session_affinity == "ClientIP" and len(s.endpoints) > 1), None)
-    if sticky:
-        seen = Counter(
-            probe.http(pod.netns, sticky.cluster_ip, sticky.port).answered_by for _ in range(AFFINITY_REQUESTS)
-        )
+def _front_door(
+    plan: Plan, scenario: str, client_ns: str, ip: str, port: int, svc: ServicePlan, backends: list[str]
+) -> CheckResult:
+    """Every request answered by the workload, and every backend node the plan names seen taking some in."""
+    count = verdicts.requests_to_reach(len(backends))
+    answers, reached = _requests_with_proof(plan, client_ns, ip, port, count, svc)
+    lost = [a.detail for a in answers if not answered_by_workload(a, svc.workload)]
+    missing = [b for b in backends if b not in reached]
+    strangers = [n for n in reached if n not in backends]
+    if lost:
+        actual = f"{len(lost)} of {count} requests failed"
+    elif missing or strangers:
+        actual = f"backends: {', '.join(sorted(reached)) or 'none'}"
+    else:
+        actual = REACHABLE
+    spread = ", ".join(f"{n}: {k}" for n, k in sorted(reached.items()))
+    detail = f"{count} requests; new connections per node: {spread or 'none'}"
+    if lost:
+        detail = f"{lost[0]}; {detail}"
+    if missing:
+        detail += f"; never reached: {', '.join(missing)}"
+    return CheckResult(scenario, REACHABLE, actual, detail, answers[-1].source, answers[-1].answered_by)
+
+
+def _every_nodeport(plan: Plan, client_ns: str, who: str) -> Iterator[CheckResult]:
+    """Each NodePort Service on every node's IP: one request each, every one answered; the failures named."""
+    for svc in (s for s in served(plan) if s.node_port and s.type == "NodePort"):
+        port = svc.node_port
+        assert port
+        answers = parallel(plan.nodes, lambda n, p=port: probe.http(client_ns, n.ip, p))
+        failed = [f"{n.name}: {a.detail}" for n, a in zip(plan.nodes, answers, strict=True) if not a.ok]
         yield CheckResult(
-            f"ClientIP affinity of {sticky.name} ({AFFINITY_REQUESTS} requests)",
-            "one endpoint",
-            "one endpoint" if len(seen) == 1 and "" not in seen else f"{len(seen)} endpoints",
-            ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(seen.items())),
-        )
-    empty = next((s for s in plan.services if not s.endpoints and s.protocol == "TCP"), None)
-    if empty:
-        res = probe.http(pod.netns, empty.cluster_ip, empty.port, timeout=3)
-        fast = res.status is None and res.seconds < REFUSED_WITHIN and "refused" in res.detail.lower()
-        yield CheckResult(
-            f"Service {empty.name} without endpoints",
-            "refused, no hang",
-            "refused, no hang" if fast else (res.detail if res.status is None else f"HTTP {res.status}"),
-            f"{res.detail} in {res.seconds * 1000:.0f} ms",
-        )
-    udp = next((s for s in plan.services if s.protocol == "UDP" and s.endpoints), None)
-    if udp:
-        out = probe.udp(pod.netns, udp.cluster_ip, udp.port)
-        yield CheckResult(
-            f"pod -> ClusterIP Service {udp.name} (UDP)",
+            f"{who} -> NodePort {port} ({svc.name}) on every node",
             REACHABLE,
-            REACHABLE if out.ok and out.detail.startswith(udp.workload) else BLOCKED,
-            f"answered by {out.detail}" if out.ok else out.detail,
-            answered_by=out.detail if out.ok else "",
+            REACHABLE if not failed else f"dead on {len(failed)} nodes",
+            "; ".join(failed[:4]) or f"all {len(plan.nodes)} nodes answered",
         )
 
 
 def _from_vpc(plan: Plan) -> Iterator[CheckResult]:
     ecs = plan.host("ecs")
-    np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
-    if ecs and np:
-        node = plan.nodes[-1]
-        res = probe.http(ecs.netns, node.ip, np.node_port)
-        yield _row(f"ECS -> NodePort {node.name}:{np.node_port}", REACHABLE, res, np.workload)
-    lb = _first(plan, "LoadBalancer")
-    if ecs and lb:
-        yield _row(
-            f"ECS -> private ELB {lb.vip}:{lb.port}", REACHABLE, probe.http(ecs.netns, lb.vip, lb.port), lb.workload
+    if not ecs:
+        return
+    yield from _every_nodeport(plan, ecs.netns, "ECS")
+    for lb in (s for s in served(plan) if s.type == "LoadBalancer" and s.vip):
+        backends = [n.name for n in lb.backends(plan.nodes)]
+        yield _front_door(
+            plan, f"ECS -> private ELB {lb.vip}:{lb.port} ({lb.name})", ecs.netns, lb.vip, lb.port, lb, backends
         )
+
+
+def _source_row(plan: Plan, svc: ServicePlan, res: probe.Http, client_ip: str) -> CheckResult:
+    local = svc.external_traffic_policy == "Local"
+    expected = f"client IP {client_ip}" if local else NODE_SIDE
+    node_side = {n.ip for n in plan.nodes} | {POD_GATEWAY}  # masqueraded on the way: node or its bridge
+    if res.source == client_ip:
+        actual = f"client IP {client_ip}"
+    elif res.source in node_side:
+        actual = NODE_SIDE
+    else:
+        actual = f"other: {res.source or 'no answer'}"
+    return CheckResult(
+        f"source IP seen by the pod, externalTrafficPolicy {svc.external_traffic_policy}",
+        expected,
+        actual,
+        f"{svc.name}: pod {res.answered_by or '-'} saw {res.source or '-'}",
+        source=res.source,
+        answered_by=res.answered_by,
+    )
+
+
+def _ingress(plan: Plan, client_ns: str, client_ip: str) -> Iterator[CheckResult]:
+    elb = plan.host("elb")
+    for ing in plan.ingresses:
+        svc = plan.service(ing.service)
+        assert svc and elb
+        path = ing.path.rstrip("/") + "/whoami"
+        res = probe.http(client_ns, ing.address, INGRESS_PORT, path=path, host=ing.host)
+        row = http_row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, svc.workload)
+        xff = res.data.get("xff") or ""
+        if res.ok and client_ip not in xff:
+            row = CheckResult(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
+        elif res.ok:
+            row.detail += f", X-Forwarded-For: {xff}"
+        yield row
+        # nginx retries the next upstream on failure, so a dead one is only seen by asking it directly
+        upstreams = svc.backends(plan.nodes) or plan.nodes
+        answers = parallel(upstreams, lambda n, s=svc: probe.http(elb.netns, n.ip, s.node_port or 0))
+        dead = [f"{n.name}: {a.detail}" for n, a in zip(upstreams, answers, strict=True) if not a.ok]
+        yield CheckResult(
+            f"Ingress upstreams of {ing.host}{ing.path}: {svc.name}'s NodePort on {len(upstreams)} nodes",
+            REACHABLE,
+            REACHABLE if not dead else f"{len(dead)} upstreams dead",
+            "; ".join(dead[:4]) or "every upstream answered from the ELB",
+        )
+    if plan.ingresses:
+        res = probe.http(client_ns, plan.ingresses[0].address, INGRESS_PORT, path="/", host="unknown.example.com")
+        yield CheckResult("Internet -> Ingress, unknown host", "404", str(res.status or "no answer"), res.detail)
 
 
 def _from_internet(plan: Plan) -> Iterator[CheckResult]:
     client = plan.host("internet-client")
     if not client:
         return
-    np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
+    np = next((s for s in served(plan) if s.node_port), None)
     for node_name, eip in plan.node_eips.items():
         if np:
-            res = probe.http(client.netns, eip, np.node_port)
-            yield _row(f"Internet -> EIP of {node_name} {eip}:{np.node_port}", REACHABLE, res, np.workload)
-    for svc in (s for s in plan.services if s.type == "LoadBalancer" and s.endpoints):
-        res = probe.http(client.netns, svc.eip, svc.port)
-        row = _row(
-            f"Internet -> ELB EIP {svc.eip}:{svc.port} ({svc.external_traffic_policy})", REACHABLE, res, svc.workload
-        )
+            res = probe.http(client.netns, eip, np.node_port or 0)
+            yield http_row(f"Internet -> EIP of {node_name} {eip}:{np.node_port}", REACHABLE, res, np.workload)
+    for svc in (s for s in served(plan) if s.type == "LoadBalancer" and s.eip):
+        backends = [n.name for n in svc.backends(plan.nodes)]
+        scenario = f"Internet -> ELB EIP {svc.eip}:{svc.port} ({svc.external_traffic_policy})"
+        row = _front_door(plan, scenario, client.netns, svc.eip, svc.port, svc, backends)
         yield row
-        if res.ok:
-            local = svc.external_traffic_policy == "Local"
-            expected = f"client IP {client.ip}" if local else NODE_SIDE
-            node_side = {n.ip for n in plan.nodes} | {POD_GATEWAY}  # masqueraded on the way: node or its bridge
-            actual = (
-                f"client IP {client.ip}"
-                if res.source == client.ip
-                else NODE_SIDE
-                if res.source in node_side
-                else f"other: {res.source}"
-            )
-            yield CheckResult(
-                f"source IP seen by the pod, externalTrafficPolicy {svc.external_traffic_policy}",
-                expected,
-                actual,
-                f"{svc.name}: pod {res.answered_by} saw {res.source}",
-                source=res.source,
-                answered_by=res.answered_by,
-            )
-    for svc in (s for s in plan.services if s.type == "DNAT" and s.endpoints):
+        yield _source_row(plan, svc, probe.http(client.netns, svc.eip, svc.port), client.ip)
+    for svc in (s for s in served(plan) if s.type == "DNAT"):
         for rule in svc.dnat:
-            res = probe.http(client.netns, rule.eip, rule.eip_port)
-            row = _row(
-                f"Internet -> DNAT {rule.eip}:{rule.eip_port} -> {rule.node}:{rule.node_port}",
-                REACHABLE,
-                res,
-                svc.workload,
-            )
-            # Cluster policy: the node the rule names masquerades, so the pod sees that node (or its bridge)
-            if res.ok and svc.external_traffic_policy == "Cluster" and res.source not in (rule.node_ip, POD_GATEWAY):
-                row.actual = f"via another node ({res.source})"
-            yield row
-    for ing in plan.ingresses:
-        svc = plan.service(ing.service)
-        assert svc
-        path = ing.path.rstrip("/") + "/whoami"
-        # nginx takes its upstream nodes in turn: one request per node, and each must be answered
-        tries = [
-            probe.http(client.netns, ing.address, INGRESS_PORT, path=path, host=ing.host)
-            for _ in range(len(plan.nodes) + 1)
-        ]
-        res = next((t for t in tries if not t.ok), tries[-1])
-        row = _row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, svc.workload)
-        xff = res.data.get("xff") or ""
-        if res.ok and client.ip not in xff:
-            row = CheckResult(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
-        elif res.ok:
-            row.detail += f", X-Forwarded-For: {xff}"
-        yield row
-    if plan.ingresses:
-        res = probe.http(client.netns, plan.ingresses[0].address, INGRESS_PORT, path="/", host="unknown.example.com")
-        yield CheckResult("Internet -> Ingress, unknown host", "404", str(res.status or "no answer"), res.detail)
+            scenario = f"Internet -> DNAT {rule.eip}:{rule.eip_port} -> {rule.node}:{rule.node_port}"
+            yield _front_door(plan, scenario, client.netns, rule.eip, rule.eip_port, svc, [rule.node])
+    yield from _ingress(plan, client.netns, client.ip)
 
 
 def _egress(plan: Plan) -> Iterator[CheckResult]:
@@ -212,13 +203,15 @@ def _egress(plan: Plan) -> Iterator[CheckResult]:
         if narrowed != allowed:
             with changes.security_group(plan, narrowed):
                 res = probe.http(pod.netns, intra.ip, WORKLOAD_PORT, timeout=1)
-            yield CheckResult(
+                control = probe.http(node.netns, intra.ip, WORKLOAD_PORT, timeout=1)  # a source it still allows
+            row = CheckResult(
                 "security group without the container CIDR: pod -> intranet",
                 BLOCKED if plan.model == "vpc" else REACHABLE,
                 REACHABLE if res.ok else BLOCKED,
                 f"allowed {', '.join(narrowed)}; {res.detail if not res.ok else 'saw ' + res.source}",
                 source=res.source,
             )
+            yield controlled(row, control.ok, f"{node.name} -> intranet meanwhile: {control.detail}")
 
 
 def _peer(plan: Plan) -> Iterator[CheckResult]:
@@ -228,13 +221,15 @@ def _peer(plan: Plan) -> Iterator[CheckResult]:
     pod = plan.pods[-1]
     res = probe.http(peer.netns, pod.ip, pod.port)
     expected = REACHABLE if plan.model == "vpc" and plan.edge and plan.edge.peer_routes_containers else BLOCKED
-    row = _row("peer VPC -> pod IP", expected, res)
+    row = http_row("peer VPC -> pod IP", expected, res)
     row.detail = f"{pod.name} {pod.ip}: {row.detail}"
-    yield row
+    node = plan.node(pod.node)
+    control = probe.tcp(peer.netns, node.netns, node.ip)  # the same peering path, to the pod's node
+    yield controlled(row, control.ok, f"peer -> {node.name} {node.ip}: {control.detail.split(',')[0]}")
     np = next((s for s in plan.services if s.node_port and s.endpoints and s.protocol == "TCP"), None)
     if np:
         node = plan.nodes[0]
-        yield _row(
+        yield http_row(
             f"peer VPC -> NodePort {node.name}:{np.node_port}",
             REACHABLE,
             probe.http(peer.netns, node.ip, np.node_port),
@@ -245,7 +240,7 @@ def _peer(plan: Plan) -> Iterator[CheckResult]:
 def run(plan: Plan, progress: Progress = quiet) -> list[CheckResult]:
     results: list[CheckResult] = []
     for title, part in (
-        ("Services", _cluster_ip),
+        ("Services", services.run),
         ("from the VPC", _from_vpc),
         ("from the Internet", _from_internet),
         ("egress", _egress),

@@ -1,45 +1,62 @@
-"""Connectivity checks of a running lab against CCE's expected behaviour.
+"""Connectivity checks of a running lab against CCE's expected behaviour, each row proving its verdict.
 
-Each check names a scenario, what the model should do (DESIGN.md "Access
-scenarios"), what the probe saw, and whether the two match.
+Each row names a scenario, what the model should do (DESIGN.md "Access
+scenarios"), what the probes saw, and whether the two match. "Reachable"
+rows prove who answered (a socket inside the target namespace) and, for pod
+to pod, that the far end saw the client pod's own IP (IP-per-pod, no NAT).
+"Blocked" rows need a positive control over the same path. Every node and
+every pod is covered: one row per node probes all of its pods, concurrently.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
-from lab.observe import access, capture, probe
-from lab.observe.results import BLOCKED, REACHABLE, CheckReport, CheckResult
-from lab.plan.model import Plan
+from lab.kernel import netns, procs
+from lab.observe import access, capture, probe, verdicts
+from lab.observe import ping as pings
+from lab.observe.parallel import parallel
+from lab.observe.results import BLOCKED, REACHABLE, CheckReport, CheckResult, controlled
+from lab.plan.model import Node, Plan, Pod
 from lab.progress import Progress, quiet
 
 
-def _reach(scenario: str, expected: str, outcome: probe.Outcome) -> CheckResult:
-    return CheckResult(scenario, expected, REACHABLE if outcome.ok else BLOCKED, outcome.detail)
+def _reach(scenario: str, expected: str, outcome: probe.Outcome, source: str | None = None) -> CheckResult:
+    """Reachable needs the probe through (and, with `source`, that address seen); a probe error proves nothing."""
+    if outcome.error:
+        actual = "probe error"
+    elif not outcome.ok:
+        actual = BLOCKED
+    elif source and outcome.source != source:
+        actual = f"reachable, but it saw {outcome.source} (NAT)"
+    else:
+        actual = REACHABLE
+    return CheckResult(scenario, expected, actual, outcome.detail, source=outcome.source)
 
 
-def _pairs(plan: Plan) -> dict[str, tuple[str, str, str]]:
-    """The endpoints each scenario uses: (source netns, target netns, target IP)."""
+def _pairs(plan: Plan) -> dict[str, tuple[str, str, str, str | None]]:
+    """The endpoints each core scenario uses: (source netns, target netns, target IP, source IP it must arrive from)."""
     n1, n2 = plan.nodes[0], plan.nodes[-1]
     p1 = plan.pods_on(n1.name)
     remote = plan.pods_on(n2.name) if n2 is not n1 else []
-    pairs: dict[str, tuple[str, str, str]] = {}
+    pairs: dict[str, tuple[str, str, str, str | None]] = {}
     if len(p1) >= 2:
-        pairs["pod -> pod, same node"] = (p1[0].netns, p1[1].netns, p1[1].ip)
+        pairs["pod -> pod, same node"] = (p1[0].netns, p1[1].netns, p1[1].ip, p1[0].ip)
     if p1 and remote:
-        pairs["pod -> pod, other node"] = (p1[0].netns, remote[0].netns, remote[0].ip)
+        pairs["pod -> pod, other node"] = (p1[0].netns, remote[0].netns, remote[0].ip, p1[0].ip)
     if remote:
-        pairs["node -> pod, other node"] = (n1.netns, remote[0].netns, remote[0].ip)
+        pairs["node -> pod, other node"] = (n1.netns, remote[0].netns, remote[0].ip, None)
     if p1:
-        pairs["node -> pod, same node"] = (n1.netns, p1[0].netns, p1[0].ip)
+        pairs["node -> pod, same node"] = (n1.netns, p1[0].netns, p1[0].ip, None)
     if n2 is not n1:
-        pairs["node -> node"] = (n1.netns, n2.netns, n2.ip)
+        pairs["node -> node"] = (n1.netns, n2.netns, n2.ip, n1.ip)
     ecs = plan.host("ecs")
     target = (remote or p1)[:1]
     if ecs:  # the positive control: a blocked pod IP must not just be a dead ECS
-        pairs["ECS -> node IP"] = (ecs.netns, n2.netns, n2.ip)
+        pairs["ECS -> node IP"] = (ecs.netns, n2.netns, n2.ip, ecs.ip)
     if ecs and target:
-        pairs["ECS -> pod IP"] = (ecs.netns, target[0].netns, target[0].ip)
+        pairs["ECS -> pod IP"] = (ecs.netns, target[0].netns, target[0].ip, ecs.ip)
     return pairs
 
 
@@ -49,22 +66,78 @@ def expected_reach(plan: Plan, scenario: str) -> str:
     return REACHABLE
 
 
-def _mtu(plan: Plan) -> Iterator[CheckResult]:
-    n1, n2 = plan.nodes[0], plan.nodes[-1]
-    src = plan.pods_on(n1.name)[:1]
-    dst = plan.pods_on(n2.name)[:1] if n2 is not n1 else plan.pods_on(n1.name)[1:2]
-    if not src or not dst:
-        return
+def _beyond_the_router(plan: Plan) -> tuple[str, str] | None:
+    """A host the ECS reaches only through the VPC router's routing: (netns, ip) of the intranet or peer host."""
+    host = plan.host("intranet-server") or plan.host("peer-host")
+    return (host.netns, host.ip) if host else None
+
+
+def _core(plan: Plan) -> Iterator[CheckResult]:
+    for scenario, (src, dst_ns, dst_ip, source) in _pairs(plan).items():
+        expected = expected_reach(plan, scenario)
+        icmp = _reach(f"{scenario} (ICMP)", expected, probe.ping(src, dst_ip))
+        tcp = _reach(f"{scenario} (TCP)", expected, probe.tcp(src, dst_ns, dst_ip), source)
+        if expected == BLOCKED:  # the same source must get through the VPC router meanwhile
+            beyond = _beyond_the_router(plan)
+            seen = probe.tcp(src, *beyond) if beyond else None
+            text = f"through the VPC router: {seen.detail.split(',')[0] if seen else 'no host beyond it'}"
+            icmp, tcp = (controlled(r, bool(seen and seen.ok), text) for r in (icmp, tcp))
+        yield icmp
+        yield tcp
+
+
+def _client_for(plan: Plan, node: Node) -> Pod | None:
+    """A pod on another node (a node's pods are checked across the wire), else on the same node."""
+    others = [p for p in plan.pods if p.node != node.name]
+    return (others or plan.pods_on(node.name) or [None])[0]
+
+
+def _node_coverage(plan: Plan, node: Node) -> CheckResult:
+    """Every pod on `node` answers as itself and sees the client's own IP; the node answers too."""
+    pods = plan.pods_on(node.name)
+    client = _client_for(plan, node)
+    scenario = f"{node.name}: the node and its {len(pods)} pods answer, source IP kept"
+    if client is None:
+        outcome = probe.tcp(plan.router.netns, node.netns, node.ip)
+        return CheckResult(
+            scenario, REACHABLE, REACHABLE if outcome.ok else BLOCKED, f"no pods; node: {outcome.detail}"
+        )
+    problems = []
+    node_seen = probe.tcp(client.netns, node.netns, node.ip)
+    if not node_seen.ok:
+        problems.append(f"{node.name} {node.ip}: {node_seen.detail}")
+    for pod in pods:
+        res = probe.http(client.netns, pod.ip, pod.port)
+        if res.answered_by != pod.name:
+            problems.append(f"{pod.name} {pod.ip}: {res.detail if not res.ok else 'answered by ' + res.answered_by}")
+        elif res.source != client.ip:
+            problems.append(f"{pod.name} saw {res.source}, not {client.name}'s {client.ip}")
+    actual = REACHABLE if not problems else f"{len(problems)} failed"
+    detail = f"from {client.name} ({client.ip}): " + ("; ".join(problems[:4]) or "all answered as themselves")
+    return CheckResult(scenario, REACHABLE, actual, detail, source=client.ip)
+
+
+def _link_mtu(ns: str) -> int:
+    with netns.iproute(ns) as ipr:
+        return int(ipr.link("get", ifname="eth0")[0].get_attr("IFLA_MTU"))
+
+
+def _node_mtu(plan: Plan, node: Node) -> CheckResult | None:
+    """The pods' link MTU is the plan's, and the largest DF packet crosses to a pod on the next node, no more."""
+    pods = plan.pods_on(node.name)
+    others = [p for p in plan.pods if p.node != node.name] or pods[1:]
+    if not pods or not others:
+        return None
+    src, dst = pods[0], others[0]
     payload = plan.pod_mtu - 28  # IPv4 20 + ICMP 8
-    fits = probe.ping(src[0].netns, dst[0].ip, size=payload, dont_fragment=True)
-    over = probe.ping(src[0].netns, dst[0].ip, size=payload + 1, dont_fragment=True)
-    largest = plan.pod_mtu if fits.ok and not over.ok else None
-    yield CheckResult(
-        "pod MTU: largest DF packet pod -> pod across nodes",
-        str(plan.pod_mtu),
-        str(largest) if largest else ("larger" if over.ok else "smaller"),
-        f"{payload + 28} B passes: {fits.ok}; {payload + 29} B passes: {over.ok} ({over.detail})",
-    )
+    try:
+        links = {p.name: _link_mtu(p.netns) for p in pods}
+    except OSError as exc:
+        return CheckResult(f"pod MTU on {node.name}", str(plan.pod_mtu), "probe error", str(exc))
+    fits = pings.ping(src.netns, dst.ip, size=payload, dont_fragment=True)
+    over = pings.ping(src.netns, dst.ip, size=payload + 1, dont_fragment=True)
+    actual, detail = verdicts.mtu(fits.ok, over.ok, over.reason, links, plan.pod_mtu)
+    return CheckResult(f"pod MTU on {node.name}: {src.name} -> {dst.name}", str(plan.pod_mtu), actual, detail)
 
 
 def _encapsulation(plan: Plan) -> Iterator[CheckResult]:
@@ -72,31 +145,60 @@ def _encapsulation(plan: Plan) -> Iterator[CheckResult]:
     if n2 is n1 or not plan.pods_on(n1.name) or not plan.pods_on(n2.name):
         return
     src, dst = plan.pods_on(n1.name)[0], plan.pods_on(n2.name)[0]
-    tunnel = plan.model == "tunnel"
-    expected = "VXLAN (UDP 4789)" if tunnel else "bare pod IPs"
+    expected = "VXLAN (UDP 4789)" if plan.model == "tunnel" else "bare pod IPs"
+    scenario = f"encapsulation on the wire, {n1.name} -> {n2.name}"
     try:
         frames = capture.capture_during(n1.netns, "eth0", lambda: probe.ping(src.netns, dst.ip), dst=dst.ip)
     except OSError as exc:
-        yield CheckResult(f"encapsulation on the wire, {n1.name} -> {n2.name}", expected, "capture failed", str(exc))
+        yield CheckResult(scenario, expected, "capture failed", str(exc))
         return
     if not frames:
-        actual, detail = "nothing captured", f"no frame to {dst.ip} on {n1.name} eth0"
-    else:
-        actual = "VXLAN (UDP 4789)" if frames[0].vxlan else "bare pod IPs"
-        detail = f"{n1.name} eth0: {frames[0].summary}"
-    yield CheckResult(f"encapsulation on the wire, {n1.name} -> {n2.name}", expected, actual, detail)
+        yield CheckResult(scenario, expected, "nothing captured", f"no frame to {dst.ip} on {n1.name} eth0")
+        return
+    actual = "VXLAN (UDP 4789)" if frames[0].vxlan else "bare pod IPs"
+    yield CheckResult(scenario, expected, actual, f"{n1.name} eth0: {frames[0].summary}")
+
+
+def _security_group(plan: Plan) -> Iterator[CheckResult]:
+    """The intranet server's security group allows exactly what the plan says (nobody changed it unseen)."""
+    intra = plan.host("intranet-server")
+    if not intra:
+        return
+    expected = ", ".join(sorted(plan.edge.intranet_allow))
+    res = procs.run(intra.netns, ["nft", "-j", "list", "table", "inet", "cce_sg"], check=False)
+    try:
+        found = sorted(_allowed_sources(json.loads(res.stdout)))
+        actual = ", ".join(found)
+    except (ValueError, KeyError, TypeError):
+        actual = "unreadable"
+    yield CheckResult(
+        "intranet security group as planned", expected, actual, (res.stderr or "nft ruleset read").strip()
+    )
+
+
+def _allowed_sources(ruleset: dict) -> list[str]:
+    """The `ip saddr { ... } accept` prefixes of the lab's security-group table (nft's JSON)."""
+    sources = []
+    for item in ruleset["nftables"]:
+        for expr in item.get("rule", {}).get("expr", []):
+            right = expr.get("match", {}).get("right")
+            if isinstance(right, dict) and "set" in right:
+                for entry in right["set"]:
+                    prefix = entry.get("prefix") if isinstance(entry, dict) else None
+                    sources.append(f"{prefix['addr']}/{prefix['len']}" if prefix else f"{entry}/32")
+    return sources
 
 
 def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:
     """Run every check that the lab's shape allows, in a fixed order."""
-    results: list[CheckResult] = []
-    for scenario, (src, dst_ns, dst_ip) in _pairs(plan).items():
-        expected = expected_reach(plan, scenario)
-        progress(scenario)
-        results.append(_reach(f"{scenario} (ICMP)", expected, probe.ping(src, dst_ip)))
-        results.append(_reach(f"{scenario} (TCP)", expected, probe.tcp(src, dst_ns, dst_ip)))
-    results.extend(_mtu(plan))
+    progress("core scenarios")
+    results: list[CheckResult] = list(_core(plan))
+    progress(f"every node and pod ({len(plan.nodes)} nodes, {len(plan.pods)} pods)")
+    results += parallel(plan.nodes, lambda n: _node_coverage(plan, n))
+    progress("pod MTU on every node")
+    results += [r for r in parallel(plan.nodes, lambda n: _node_mtu(plan, n)) if r]
     results.extend(_encapsulation(plan))
+    results.extend(_security_group(plan))
     results.extend(access.run(plan, progress))
     for r in results:
         r.model = plan.model

@@ -16,9 +16,9 @@ from lab.datapaths.ovs import rundir
 from lab.errors import LabError
 from lab.kernel import procs
 from lab.observe import probe
+from lab.observe.counters import iptables_counts
 from lab.plan.model import Plan, Pod
 
-_COUNTED = re.compile(r"^\[(\d+):\d+\] (-A (\S+) .*)$")
 _JUMP = re.compile(r" -j (\S+)")
 _FLOW_STATS = re.compile(r"(cookie|duration|n_packets|n_bytes|idle_age|hard_age)=[^ ,]+,? ?")
 
@@ -27,15 +27,6 @@ _FLOW_STATS = re.compile(r"(cookie|duration|n_packets|n_bytes|idle_age|hard_age)
 class Step:
     title: str
     lines: list[str] = field(default_factory=list)
-
-
-def _iptables_counts(ns: str) -> dict[str, int]:
-    """Packet counters of every rule in nat (where kube-proxy DNATs) and filter (where it REJECTs)."""
-    counts = {}
-    for table in ("nat", "filter"):
-        out = procs.run(ns, ["iptables-save", "-c", "-t", table]).stdout
-        counts |= {f"{table}: {m.group(2)}": int(m.group(1)) for m in map(_COUNTED.match, out.splitlines()) if m}
-    return counts
 
 
 def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -86,10 +77,10 @@ def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
     node = plan.node(pod.node)
     ovs = plan.datapath.startswith("ovs")
     nodes_seen = [n.name for n in plan.nodes]
-    ipt_before = _iptables_counts(node.netns)
+    ipt_before = iptables_counts(node.netns)
     ovs_before = {n: _ovs_counts(plan, n) for n in nodes_seen} if ovs else {}
     res = probe.http(pod.netns, svc.cluster_ip, svc.port)
-    ipt_after = _iptables_counts(node.netns)
+    ipt_after = iptables_counts(node.netns)
     ovs_after = {n: _ovs_counts(plan, n) for n in nodes_seen} if ovs else {}
 
     steps = [

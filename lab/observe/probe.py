@@ -21,6 +21,8 @@ from lab.observe.echo import client_socket, echo_server
 class Outcome:
     ok: bool  # the probe got through
     detail: str
+    source: str = ""  # the client address the far end saw (TCP)
+    error: bool = False  # the probe could not run at all: that proves neither reachable nor blocked
 
 
 def ping(src_ns: str, dst: str, size: int | None = None, dont_fragment: bool = False, timeout: float = 1.0) -> Outcome:
@@ -46,9 +48,9 @@ def tcp(src_ns: str, dst_ns: str, dst_ip: str, timeout: float = 2.0) -> Outcome:
             if echoed != message:
                 return Outcome(False, f"TCP to {dst_ip}:{server.port}: echo mismatch")
             seen = server.peers[0] if server.peers else "?"
-            return Outcome(True, f"TCP {dst_ip}:{server.port} echoed, server saw {seen}")
+            return Outcome(True, f"TCP {dst_ip}:{server.port} echoed, server saw {seen}", seen.rsplit(":", 1)[0])
     except OSError as exc:  # e.g. a trainee removed the address or the namespace: that is a result
-        return Outcome(False, f"TCP probe could not run: {exc}")
+        return Outcome(False, f"TCP probe could not run: {exc}", error=True)
 
 
 @dataclass

@@ -42,3 +42,12 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
+
+
+def controlled(row: CheckResult, control_ok: bool, control: str) -> CheckResult:
+    """A "blocked" verdict stands only if the positive control over the same path got through."""
+    if row.actual == BLOCKED:
+        row.detail += f"; control {control}"
+        if not control_ok:
+            row.actual = "blocked, but the control failed"
+    return row

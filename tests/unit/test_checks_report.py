@@ -58,11 +58,15 @@ def test_pairs_cover_the_access_scenarios() -> None:
     plan = _plan("x", "tunnel", nodes=3, pods_per_node=2)
     pairs = _pairs(plan)
     assert set(pairs) == {*SCENARIOS, "ECS -> pod IP", "ECS -> node IP"}
-    assert pairs["ECS -> node IP"] == ("x-ecs", "x-node-3", plan.node("node-3").ip)
+    ecs = plan.host("ecs")
+    assert ecs
+    assert pairs["ECS -> node IP"] == ("x-ecs", "x-node-3", plan.node("node-3").ip, ecs.ip)
     # the ECS aims at a pod on another node than the probes' first node
-    assert pairs["ECS -> pod IP"] == ("x-ecs", "x-pod-3-1", plan.pods_on("node-3")[0].ip)
-    assert pairs["pod -> pod, other node"][:2] == ("x-pod-1-1", "x-pod-3-1")
-    assert pairs["node -> node"] == ("x-node-1", "x-node-3", plan.node("node-3").ip)
+    assert pairs["ECS -> pod IP"] == ("x-ecs", "x-pod-3-1", plan.pods_on("node-3")[0].ip, ecs.ip)
+    # pod to pod must arrive from the client pod's own IP (no NAT); node to pod from wherever the node sends
+    assert pairs["pod -> pod, other node"] == ("x-pod-1-1", "x-pod-3-1", plan.pods_on("node-3")[0].ip, plan.pods[0].ip)
+    assert pairs["node -> pod, same node"][3] is None
+    assert pairs["node -> node"] == ("x-node-1", "x-node-3", plan.node("node-3").ip, plan.node("node-1").ip)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,130 @@
+"""Services from inside the cluster: ClusterIP from a pod on every node, spreading, ClientIP affinity,
+no endpoints, UDP. Each request is a real HTTP or UDP exchange with a pod's netexec server, so a row
+knows which pod answered."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from lab.observe import probe, verdicts
+from lab.observe.results import BLOCKED, REACHABLE, CheckResult
+from lab.plan.model import Plan, Pod, ServicePlan
+
+# A Service without endpoints is REJECTed: the client gets "connection refused" instead of
+# hanging until its timeout. The node's per-host ICMP rate limit (net.ipv4.icmp_ratelimit) may
+# swallow the first refusal, so one SYN retransmission (1 s) is allowed for.
+REFUSED_WITHIN = 2.0
+AFFINITY_REQUESTS = 4  # per client
+
+
+def answered_by_workload(res: probe.Http, workload: str) -> bool:
+    return res.ok and (res.answered_by.startswith(f"{workload}-") or res.answered_by == workload)
+
+
+def http_row(scenario: str, expected: str, res: probe.Http, workload: str | None = None) -> CheckResult:
+    """Reachable means HTTP 200 from the expected workload (any pod of it)."""
+    ok = res.ok and (workload is None or answered_by_workload(res, workload))
+    return CheckResult(scenario, expected, REACHABLE if ok else BLOCKED, res.detail, res.source, res.answered_by)
+
+
+def served(plan: Plan) -> list[ServicePlan]:
+    """TCP Services with endpoints whose targetPort is where the pods' HTTP server listens."""
+    pods = {p.name: p for p in plan.pods}
+    return [
+        s
+        for s in plan.services
+        if s.protocol == "TCP" and s.endpoints and all(pods[e.pod].port == e.port for e in s.endpoints)
+    ]
+
+
+def one_pod_per_node(plan: Plan) -> list[Pod]:
+    return [pods[0] for n in plan.nodes if (pods := plan.pods_on(n.name))]
+
+
+def _from_every_node(plan: Plan, svc: ServicePlan) -> CheckResult:
+    clients = one_pod_per_node(plan)
+    failed = []
+    for pod in clients:
+        res = probe.http(pod.netns, svc.cluster_ip, svc.port)
+        if not answered_by_workload(res, svc.workload):
+            failed.append(f"from {pod.name} on {pod.node}: {res.detail}")
+    return CheckResult(
+        f"pod on every node -> ClusterIP Service {svc.name}",
+        REACHABLE,
+        REACHABLE if not failed else f"{len(failed)} of {len(clients)} nodes failed",
+        "; ".join(failed[:3]) or f"{len(clients)} nodes: every request answered by {svc.workload}",
+    )
+
+
+def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
+    endpoints = [e.pod for e in svc.endpoints]
+    n = verdicts.spread_requests(len(endpoints))
+    counts = Counter(probe.http(client.netns, svc.cluster_ip, svc.port).answered_by for _ in range(n))
+    ok, detail = verdicts.spread(counts, endpoints)
+    expected = "uniform over every endpoint"
+    return CheckResult(
+        f"load spreading over {svc.name}'s {len(endpoints)} endpoints ({n} requests from {client.name})",
+        expected,
+        expected if ok else "skewed",
+        detail,
+    )
+
+
+def _affinity(plan: Plan, svc: ServicePlan) -> CheckResult:
+    """Every client sticks to one endpoint; enough distinct clients that together they must use several."""
+    clients = [(p.name, p.netns) for p in plan.pods if not p.workload]
+    clients += [(n.name, n.netns) for n in plan.nodes]
+    per_client = {
+        name: Counter(probe.http(ns, svc.cluster_ip, svc.port).answered_by for _ in range(AFFINITY_REQUESTS))
+        for name, ns in clients
+    }
+    actual, detail = verdicts.affinity(per_client, len(svc.endpoints))
+    needed = verdicts.affinity_clients(len(svc.endpoints))
+    if len(clients) < needed:
+        detail = f"only {len(clients)} clients (spread provable from {needed}); {detail}"
+    return CheckResult(
+        f"ClientIP affinity of {svc.name} ({len(clients)} clients x {AFFINITY_REQUESTS} requests)",
+        "sticky and spread",
+        actual,
+        detail,
+    )
+
+
+def run(plan: Plan) -> Iterator[CheckResult]:
+    client = plan.first_plain_pod()
+    if client is None:
+        return
+    targets = served(plan)
+    for svc in targets:
+        yield _from_every_node(plan, svc)
+    plain = next((s for s in targets if s.session_affinity == "None"), None)
+    if plain:
+        node = plan.nodes[0]
+        res = probe.http(node.netns, plain.cluster_ip, plain.port)
+        yield http_row(f"node -> ClusterIP Service {plain.name}", REACHABLE, res, plain.workload)
+        if len(plain.endpoints) > 1:
+            yield _spreading(plan, plain, client)
+    sticky = next((s for s in targets if s.session_affinity == "ClientIP" and len(s.endpoints) > 1), None)
+    if sticky:
+        yield _affinity(plan, sticky)
+    empty = next((s for s in plan.services if not s.endpoints and s.protocol == "TCP"), None)
+    if empty:
+        res = probe.http(client.netns, empty.cluster_ip, empty.port, timeout=3)
+        fast = res.status is None and res.seconds < REFUSED_WITHIN and "refused" in res.detail.lower()
+        yield CheckResult(
+            f"Service {empty.name} without endpoints",
+            "refused, no hang",
+            "refused, no hang" if fast else (res.detail if res.status is None else f"HTTP {res.status}"),
+            f"{res.detail} in {res.seconds * 1000:.0f} ms",
+        )
+    udp = next((s for s in plan.services if s.protocol == "UDP" and s.endpoints), None)
+    if udp:
+        out = probe.udp(client.netns, udp.cluster_ip, udp.port)
+        yield CheckResult(
+            f"pod -> ClusterIP Service {udp.name} (UDP)",
+            REACHABLE,
+            REACHABLE if out.ok and out.detail.startswith(udp.workload) else BLOCKED,
+            f"answered by {out.detail}" if out.ok else out.detail,
+            answered_by=out.detail if out.ok else "",
+        )
