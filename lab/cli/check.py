@@ -6,7 +6,7 @@ import argparse
 import json
 
 from lab import documents
-from lab.cli.console import need_root, out, progress
+from lab.cli.console import err, need_root, out, progress
 from lab.errors import LabError
 from lab.observe import checks, status
 from lab.progress import quiet
@@ -23,9 +23,12 @@ def add(sub) -> None:
 def run(a: argparse.Namespace) -> int:
     need_root()
     name = status.pick_lab(a.name)
-    state = status.lab_status(name).state
-    if state != "up":
-        raise LabError(f"lab {name} is {state}: bring it down and up again before checking it")
+    state = status.lab_status(name)
+    if state.state == "incomplete":
+        raise LabError(f"lab {name} is incomplete (its up did not finish): 'cce-lab down {name}', then up again")
+    if state.state != "up":  # a broken or altered lab is exactly what check is for: say so, then check it
+        why = ", ".join([*state.altered, *(f"{ns} missing" for ns in state.missing_netns)]) or "a daemon is gone"
+        err.print(f"note: lab {name} is {state.state} ({why})")
     report = checks.run_checks(status.load_plan(name), quiet if a.json else progress)
     if a.json:
         print(json.dumps(documents.dump(report), indent=2))

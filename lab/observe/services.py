@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from lab.observe import probe, verdicts
+from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckResult
 from lab.plan.model import Plan, Pod, ServicePlan
 
@@ -44,11 +45,12 @@ def one_pod_per_node(plan: Plan) -> list[Pod]:
 
 def _from_every_node(plan: Plan, svc: ServicePlan) -> CheckResult:
     clients = one_pod_per_node(plan)
-    failed = []
-    for pod in clients:
-        res = probe.http(pod.netns, svc.cluster_ip, svc.port)
-        if not answered_by_workload(res, svc.workload):
-            failed.append(f"from {pod.name} on {pod.node}: {res.detail}")
+    answers = parallel(clients, lambda pod: probe.http(pod.netns, svc.cluster_ip, svc.port))
+    failed = [
+        f"from {pod.name} on {pod.node}: {res.detail}"
+        for pod, res in zip(clients, answers, strict=True)
+        if not answered_by_workload(res, svc.workload)
+    ]
     return CheckResult(
         f"pod on every node -> ClusterIP Service {svc.name}",
         REACHABLE,
@@ -60,7 +62,9 @@ def _from_every_node(plan: Plan, svc: ServicePlan) -> CheckResult:
 def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
     endpoints = [e.pod for e in svc.endpoints]
     n = verdicts.spread_requests(len(endpoints))
-    counts = Counter(probe.http(client.netns, svc.cluster_ip, svc.port).answered_by for _ in range(n))
+    counts = Counter(
+        r.answered_by for r in parallel(list(range(n)), lambda _: probe.http(client.netns, svc.cluster_ip, svc.port))
+    )
     ok, detail = verdicts.spread(counts, endpoints)
     expected = "uniform over every endpoint"
     return CheckResult(
@@ -75,10 +79,11 @@ def _affinity(plan: Plan, svc: ServicePlan) -> CheckResult:
     """Every client sticks to one endpoint; enough distinct clients that together they must use several."""
     clients = [(p.name, p.netns) for p in plan.pods if not p.workload]
     clients += [(n.name, n.netns) for n in plan.nodes]
-    per_client = {
-        name: Counter(probe.http(ns, svc.cluster_ip, svc.port).answered_by for _ in range(AFFINITY_REQUESTS))
-        for name, ns in clients
-    }
+
+    def ask(ns: str) -> Counter:
+        return Counter(probe.http(ns, svc.cluster_ip, svc.port).answered_by for _ in range(AFFINITY_REQUESTS))
+
+    per_client = dict(zip((c[0] for c in clients), parallel([c[1] for c in clients], ask), strict=True))
     actual, detail = verdicts.affinity(per_client, len(svc.endpoints))
     needed = verdicts.affinity_clients(len(svc.endpoints))
     if len(clients) < needed:

@@ -1,0 +1,76 @@
+"""The checker's failure side: every fault of the catalogue, injected behind the lab's back, fails exactly
+the check rows it must (and at most its declared collateral), and after `fault undo` every row passes again.
+
+One lab per model (the shipped topologies under their own names), built once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import cli
+
+from lab.plan import make_plan
+from lab.render import faults as catalogue
+from lab.topology import load
+
+ROOT = Path(__file__).resolve().parents[2]
+LABS = {"tunnel": ("fltun", "topologies/tunnel.yaml"), "vpc": ("flvpc", "topologies/vpc.yaml")}
+
+
+def _faults(model: str) -> list[str]:
+    spec = load(ROOT / LABS[model][1])
+    datapath = False if model == "tunnel" else None  # this machine: ovs-userspace
+    return catalogue.applicable(make_plan(spec, ovs_kernel_available=datapath))
+
+
+@pytest.fixture(scope="module", params=sorted(LABS))
+def running(request, tmp_path_factory):
+    model = request.param
+    name, source = LABS[model]
+    data = yaml.safe_load((ROOT / source).read_text())
+    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**data, "name": name}))
+    cli("up", str(path), check=True)
+    try:
+        yield model, name
+    finally:
+        cli("down", name)
+
+
+def _check(name: str) -> dict[str, dict]:
+    res = cli("check", name, "--json", timeout=300)
+    assert res.returncode in (0, 1), res.stderr
+    return {r["scenario"]: r for r in json.loads(res.stdout)["results"]}
+
+
+def _matching(rows: dict[str, dict], patterns: tuple[str, ...]) -> set[str]:
+    return {s for s in rows if catalogue.matches(s, patterns)}
+
+
+@pytest.mark.parametrize("fault", sorted(catalogue.BUILDERS))
+def test_each_fault_fails_its_rows_and_undo_heals(running, fault: str) -> None:
+    model, name = running
+    if fault not in _faults(model):
+        pytest.skip(f"{fault} does not apply to the {model} model here")
+    from lab.observe.status import load_plan
+
+    plan = load_plan(name)
+    spec = catalogue.fault(plan, fault, Path("/unused"))
+    cli("fault", "inject", fault, "--lab", name, check=True)
+    try:
+        broken = _check(name)
+    finally:
+        cli("fault", "undo", fault, "--lab", name, check=True)
+    failed = {s for s, r in broken.items() if not r["ok"]}
+    must = _matching(broken, spec.fails)
+    for pattern in spec.fails:
+        assert _matching(broken, (pattern,)), f"{fault}: no check row matches {pattern!r}"
+    assert must <= failed, f"{fault}: rows that should fail but passed: {sorted(must - failed)}"
+    allowed = must | _matching(broken, spec.collateral)
+    assert failed <= allowed, f"{fault}: rows that failed unexpectedly: {sorted(failed - allowed)}"
+    healed = _check(name)
+    assert all(r["ok"] for r in healed.values()), [s for s, r in healed.items() if not r["ok"]]
