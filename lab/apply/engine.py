@@ -40,17 +40,20 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
     journal = Journal(plan.name)
     doc = documents.dump(plan)
     if journal.exists():
-        if journal.complete():
-            if journal.plan() != doc:
-                raise LabError(f"a different lab named {plan.name} is up: run 'cce-lab down {plan.name}' first")
-            return False
-        raise LabError(f"lab {plan.name} has leftovers of an interrupted run: run 'cce-lab down {plan.name}' first")
-    clash = [ns for ns in plan.netns_names() if netns.exists(ns)]
-    if clash:
-        raise LabError(f"namespace {clash[0]} already exists and is not this lab's; pick another lab name")
+        return _already(journal, doc)
+    try:
+        journal.start(doc)  # the claim: of two `up` at once, exactly one gets past here
+    except LabError:
+        return _already(journal, doc)
     datapath = datapaths.get(plan.datapath)
-    datapath.preflight(plan)
-    journal.start(doc)
+    clash = [ns for ns in plan.netns_names() if netns.exists(ns)]
+    try:
+        if clash:
+            raise LabError(f"namespace {clash[0]} already exists and is not this lab's; pick another lab name")
+        datapath.preflight(plan)
+    except LabError:
+        journal.remove()  # only the claim was made
+        raise
     try:
         progress(f"creating {len(plan.netns_names())} namespaces")
         vpc.namespaces(plan, journal)
@@ -75,10 +78,25 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
     return True
 
 
+def _already(journal: Journal, doc: dict) -> bool:
+    """What to say when the lab's journal exists: up (False), a different lab, being built, or leftovers."""
+    name = journal.dir.name
+    if journal.complete():
+        if journal.plan() != doc:
+            raise LabError(f"a different lab named {name} is up: run 'cce-lab down {name}' first")
+        return False
+    builder = journal.owner()
+    if builder is not None:
+        raise LabError(f"lab {name} is being built right now (by PID {builder}); wait for it, or 'cce-lab down {name}'")
+    raise LabError(f"lab {name} has leftovers of an interrupted run: run 'cce-lab down {name}' first")
+
+
 def down(name: str) -> Removed | None:
     """Remove everything lab `name` created; None if it is not up."""
     journal = Journal(name)
     if not journal.exists():
+        if journal.dir.is_dir():  # an `up` killed between making the directory and claiming it
+            journal.remove()
         return None
     return undo(journal)
 

@@ -28,9 +28,9 @@ from lab.bench.paths import BENCH_PORT
 from lab.bench.settings import BenchError
 from lab.kernel import netns
 from lab.kernel.libc import libc
+from lab.kernel.procs import PR_SET_PDEATHSIG
 
 LISTEN_WAIT = 5.0  # seconds for an iperf3 server to start listening
-_PR_SET_PDEATHSIG = 1
 _PIPE_SIZE = 1 << 20  # libiperf prints its JSON into a pipe read only afterwards: a full pipe would hang it
 _fork = multiprocessing.get_context("fork")
 ports = itertools.cycle(range(BENCH_PORT + 100, BENCH_PORT + 200))  # per-test ports off the Service's 5201
@@ -76,7 +76,7 @@ def udp_figures(result: dict, payload: int) -> dict[str, float]:
 
 def _child_setup(parent: int) -> None:
     """In a fresh child: die with the parent, leave Ctrl-C to it, keep libiperf's stderr off the terminal."""
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -27,6 +27,14 @@ def lab_dir(name: str) -> Path:
     return STATE_ROOT / name
 
 
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot): with the PID, it names one process for good."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def list_journals() -> list[str]:
     """Every journal on this machine: labs, and other journalled runs (a benchmark's baseline pair)."""
     if not STATE_ROOT.is_dir():
@@ -54,7 +62,8 @@ class Journal:
         """Claim the name: exactly one run can create the journal; a lab's plan is saved beside it."""
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
-            self.file.open("x").close()
+            with self.file.open("x") as f:
+                f.write(json.dumps({"owner": os.getpid(), "started": _start_time(os.getpid())}) + "\n")
         except FileExistsError:
             raise LabError(f"lab {self.dir.name} is being built or was left by another run") from None
         if plan is not None:
@@ -72,6 +81,14 @@ class Journal:
         if not self.file.exists():
             return []
         return [json.loads(line) for line in self.file.read_text().splitlines() if line.strip()]
+
+    def owner(self) -> int | None:
+        """The PID of the run that claimed the journal, if that very process is still alive."""
+        first = next(iter(self.entries()), {})
+        pid = first.get("owner")
+        if pid is None or _start_time(pid) != first.get("started"):
+            return None
+        return pid
 
     def complete(self) -> bool:
         return any(e.get("done") for e in self.entries())

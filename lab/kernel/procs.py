@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.kernel.libc import libc
+
+PR_SET_PDEATHSIG = 1
 
 
 def run(
@@ -29,7 +32,9 @@ def run(
     """Run a command (inside `netns` when given) and return its result."""
     full = ["ip", "netns", "exec", netns, *argv] if netns else argv
     try:
-        result = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout, env=env)
+        result = subprocess.run(
+            full, input=input, capture_output=True, text=True, timeout=timeout, env=env, preexec_fn=_die_with_us
+        )
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"{' '.join(argv)} in {netns or 'root namespace'} timed out after {timeout}s") from exc
     except FileNotFoundError as exc:
@@ -38,6 +43,16 @@ def run(
         where = f" in {netns}" if netns else ""
         raise LabError(f"{' '.join(argv)}{where} failed: {(result.stderr or result.stdout).strip()}")
     return result
+
+
+def _die_with_us() -> None:
+    """In the child, before exec: if the lab command is killed mid-way, its helper dies with it.
+
+    A `cce-lab up` killed while `ip netns exec ovsdb-server ...` runs must not
+    leave that helper to start a daemon after `down` has cleaned up. A daemon
+    that detaches (forks) is not affected: the setting does not pass to a fork.
+    """
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _started_with(pid: int, option: str, marker: str | None, title: str | None) -> bool:

@@ -66,10 +66,13 @@ def expected_reach(plan: Plan, scenario: str) -> str:
     return REACHABLE
 
 
-def _beyond_the_router(plan: Plan) -> tuple[str, str] | None:
-    """A host the ECS reaches only through the VPC router's routing: (netns, ip) of the intranet or peer host."""
+def _beyond_the_router(plan: Plan) -> tuple[str, str, str]:
+    """The positive control of a blocked ECS -> pod IP: (netns, ip, what) of a host the ECS reaches through the
+    VPC router's routing (intranet or peer host), or else the router itself, the hop the blocked packet takes."""
     host = plan.host("intranet-server") or plan.host("peer-host")
-    return (host.netns, host.ip) if host else None
+    if host:
+        return host.netns, host.ip, f"through the VPC router to {host.name}"
+    return plan.router.netns, plan.router.ip, "to the VPC router, the ECS's gateway"
 
 
 def _core(plan: Plan) -> Iterator[CheckResult]:
@@ -78,10 +81,10 @@ def _core(plan: Plan) -> Iterator[CheckResult]:
         icmp = _reach(f"{scenario} (ICMP)", expected, probe.ping(src, dst_ip))
         tcp = _reach(f"{scenario} (TCP)", expected, probe.tcp(src, dst_ns, dst_ip), source)
         if expected == BLOCKED:  # the same source must get through the VPC router meanwhile
-            beyond = _beyond_the_router(plan)
-            seen = probe.tcp(src, *beyond) if beyond else None
-            text = f"through the VPC router: {seen.detail.split(',')[0] if seen else 'no host beyond it'}"
-            icmp, tcp = (controlled(r, bool(seen and seen.ok), text) for r in (icmp, tcp))
+            ns, ip, what = _beyond_the_router(plan)
+            seen = probe.tcp(src, ns, ip)
+            text = f"{what}: {seen.detail.split(',')[0]}"
+            icmp, tcp = (controlled(r, seen.ok, text) for r in (icmp, tcp))
         yield icmp
         yield tcp
 

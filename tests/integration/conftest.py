@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rootsnapshot import root_snapshot
 
-WATCHED = {"ovs-vswitchd", "ovsdb-server", "iperf3", "nginx", "tcpdump"}
 CLI = [sys.executable, "-m", "lab.cli"]
 
 
@@ -22,42 +21,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
             if os.geteuid() != 0:
                 item.add_marker(skip)
-
-
-def _ip_json(*args: str) -> list:
-    return json.loads(subprocess.run(["ip", "-j", *args], capture_output=True, text=True, check=True).stdout or "[]")
-
-
-def root_snapshot() -> dict:
-    """What a lab must never change: root links, addresses, routes, rules, netns list, daemons."""
-    links = sorted((ln["ifname"], ln.get("operstate"), ln.get("mtu")) for ln in _ip_json("link"))
-    addrs = sorted((a["ifname"], i["local"], i["prefixlen"]) for a in _ip_json("addr") for i in a.get("addr_info", []))
-    routes = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("route", "show", "table", "all"))
-    rules = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("rule"))
-    netns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
-    procs = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            lab_owned = "/run/cce-lab/" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        # An exited daemon stays a zombie until PID 1 collects it: it no longer runs.
-        if (comm in WATCHED or lab_owned) and state != "Z":
-            procs.add((int(pid), comm))
-    state = sorted(os.listdir("/run/cce-lab")) if os.path.isdir("/run/cce-lab") else []
-    nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
-    return {
-        "nftables": nft,
-        "links": links,
-        "addrs": addrs,
-        "routes": routes,
-        "rules": rules,
-        "netns": netns,
-        "processes": sorted(procs),
-        "lab_state": state,
-    }
 
 
 @pytest.fixture(autouse=True)

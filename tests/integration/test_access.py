@@ -63,9 +63,12 @@ def test_every_access_scenario(topology, file, name, datapath):
         client = next(h["ip"] for h in st["hosts"] if h["role"] == "internet-client")
         nat_eip = next(h["eip"] for h in st["hosts"] if h["role"] == "nat-gateway")
         node_ips = {n["ip"] for n in st["nodes"]}
-        assert row("pod -> ClusterIP Service web")["answered_by"].startswith("web-")
+        assert row("node -> ClusterIP Service web")["answered_by"].startswith("web-")
+        assert row("pod on every node -> ClusterIP Service web")["detail"] == "3 nodes: every request answered by web"
         assert row("Service idle without endpoints")["actual"] == "refused, no hang"
-        assert row("ClientIP affinity")["actual"] == "one endpoint"
+        assert row("ClientIP affinity")["actual"] == "sticky and spread"
+        assert row("pod -> pod, other node (TCP)")["source"] == st["pods"][0]["ip"]  # IP-per-pod: no NAT
+        assert row("Internet -> DNAT")["detail"].endswith("new connections per node: node-1: 3")
         assert row("source IP seen by the pod, externalTrafficPolicy Local")["source"] == client
         assert row("source IP seen by the pod, externalTrafficPolicy Cluster")["source"] in node_ips | {"169.254.1.1"}
         assert row("pod on node-2 -> Internet (NAT gateway SNAT)")["source"] == nat_eip

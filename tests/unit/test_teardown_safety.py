@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -80,7 +81,9 @@ def test_journal_is_claimed_once_and_removed_whole(state):
     j.add(pidfile="/x.pid")
     assert not j.complete()
     j.add(done=True)
-    assert j.entries() == [{"netns": "lab1-vpc"}, {"pidfile": "/x.pid"}, {"done": True}]
+    claim, *rest = j.entries()
+    assert claim["owner"] == os.getpid() and j.owner() == os.getpid()  # the builder, while it lives
+    assert rest == [{"netns": "lab1-vpc"}, {"pidfile": "/x.pid"}, {"done": True}]
     assert j.complete() and j.plan() == {"name": "lab1"}
     assert journal_mod.list_labs() == ["lab1"]
     j.remove()
