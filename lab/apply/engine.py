@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from lab import datapaths, documents
 from lab.apply import surroundings, vpc
 from lab.errors import LabError
-from lab.kernel import netns
+from lab.kernel import limits, netns
 from lab.kernel.journal import Journal
 from lab.kernel.teardown import Removed, undo
 from lab.plan import make_plan
@@ -54,6 +54,7 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
     except LabError:
         journal.remove()  # only the claim was made
         raise
+    _warn_about_host_limits(plan, progress)
     try:
         progress(f"creating {len(plan.netns_names())} namespaces")
         vpc.namespaces(plan, journal)
@@ -76,6 +77,21 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
             raise
         raise LabError(f"up failed: {exc}") from exc
     return True
+
+
+def neighbour_entries(plan: Plan) -> int:
+    """About how many ARP entries the lab holds at once: each pod its gateway, each node its pods and peers."""
+    per_node = len(plan.pods) + 2 * len(plan.nodes) + len(plan.hosts)
+    return len(plan.pods) + per_node + len(plan.nodes) + len(plan.hosts)
+
+
+def _warn_about_host_limits(plan: Plan, progress: Progress) -> None:
+    limit, needed = limits.neighbour_table_limit(), neighbour_entries(plan)
+    if limit is not None and needed > limit:
+        progress(
+            f"warning: this lab needs about {needed} neighbour (ARP) entries and the host's table holds {limit} "
+            "(net.ipv4.neigh.default.gc_thresh3, shared by every namespace): ARP will fail; 'make setup' raises it"
+        )
 
 
 def _already(journal: Journal, doc: dict) -> bool:
