@@ -125,7 +125,7 @@ def test_the_veth_pair_is_journalled_and_no_lab() -> None:
     name = f"ccebench-{os.getpid()}"
     with suite.veth_pair(1500) as (a, b, ip):
         assert (a, b, ip) == (f"{name}-a", f"{name}-b", "10.255.255.2")
-        assert [e["netns"] for e in Journal(name).entries()] == [a, b]
+        assert [e["netns"] for e in Journal(name).entries() if "netns" in e] == [a, b]
         assert Journal(name).plan() is None and name not in journal.list_labs()
         assert sorted(_ccebench_namespaces()) == [a, b]
         assert procs.run(a, ["ping", "-c", "1", "-W", "1", ip], check=False).returncode == 0

@@ -88,3 +88,17 @@ def test_journal_is_claimed_once_and_removed_whole(state):
     assert journal_mod.list_labs() == ["lab1"]
     j.remove()
     assert not state.exists()
+
+
+def test_a_half_written_lab_is_reported_not_misread(state):
+    """Killed between the journal claim and plan.json: status says incomplete, commands say what to do."""
+    from lab.observe import status
+
+    j = journal_mod.Journal("half")
+    j.start(None)  # the claim exists, the plan does not
+    assert journal_mod.list_labs() == ["half"]
+    st = status.lab_status("half")
+    assert (st.name, st.state, st.nodes) == ("half", "incomplete", [])
+    with pytest.raises(LabError, match="interrupted before its plan was saved: run 'cce-lab down half'"):
+        status.load_plan("half")
+    j.remove()
