@@ -96,3 +96,20 @@ def test_namespace_clash_is_refused_untouched(topology):
         assert _lab_netns("itclash") == ["itclash-pod-1-1"]
     finally:
         netns.delete("itclash-pod-1-1")
+
+
+def test_failure_after_daemons_started_is_rolled_back(topology):
+    """nginx's config cannot be written, after OVS and netexec are running: up undoes everything itself."""
+    spec = {"name": "itlate", "model": "tunnel", "datapath": "ovs-userspace", "nodes": 2, "pods_per_node": 1}
+    spec |= {"internet": True, "workloads": [{"name": "web", "replicas": 2}]}
+    spec |= {"services": [{"name": "web", "type": "NodePort", "selector": {"app": "web"}, "port": 80}]}
+    spec |= {"ingresses": [{"host": "web.example.com", "service": "web", "port": 80}]}
+    path = topology(**spec)
+    (lab_dir("itlate") / "nginx.conf").mkdir(parents=True)  # a directory where the config must go
+    res = cli("up", path)
+    assert res.returncode == 1
+    assert "removing what was created" in res.stderr and "nginx.conf" in res.stderr
+    assert "starting 2 OVS instances" in res.stderr and "HTTP/UDP servers in every pod" in res.stderr
+    assert _lab_netns("itlate") == []
+    assert _lab_daemons("itlate") == []
+    assert not lab_dir("itlate").exists()
