@@ -94,5 +94,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ansible-lint --profile production playbooks/
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build playbooks/.runner *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build playbooks/.runner *.egg-info
 	find . -name .git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
