@@ -149,9 +149,9 @@ def _from_internet(plan: Plan) -> Iterator[CheckResult]:
         return
     np = next((s for s in served(plan) if s.node_port), None)
     for node_name, eip in plan.node_eips.items():
-        if np:
-            res = probe.http(client.netns, eip, np.node_port or 0)
-            yield http_row(f"Internet -> EIP of {node_name} {eip}:{np.node_port}", REACHABLE, res, np.workload)
+        if np:  # the node the EIP is bound to, and only it, must take the connections in
+            scenario = f"Internet -> EIP of {node_name} {eip}:{np.node_port}"
+            yield _front_door(plan, scenario, client.netns, eip, np.node_port or 0, np, [node_name])
     for svc in (s for s in served(plan) if s.type == "LoadBalancer" and s.eip):
         backends = [n.name for n in svc.backends(plan.nodes)]
         scenario = f"Internet -> ELB EIP {svc.eip}:{svc.port} ({svc.external_traffic_policy})"
