@@ -76,7 +76,7 @@ test: setup
 
 # Golden files (plans, rendered rules, error messages, document schemas): rewritten on purpose only.
 golden: $(STAMP)
-	$(VENV)/bin/pytest -q tests/unit/test_golden.py --update-golden
+	$(VENV)/bin/pytest -q tests/unit --update-golden
 	@git status --short tests/golden
 
 # The reference VM: the OVS kernel datapath and the playbook, tested in a bookworm guest under QEMU.
