@@ -29,8 +29,11 @@ class Step:
     lines: list[str] = field(default_factory=list)
 
 
-def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
-    """Rules whose counters moved, walked from PREROUTING/OUTPUT along their jumps."""
+START_CHAINS = ("nat: PREROUTING", "filter: FORWARD", "nat: OUTPUT", "filter: OUTPUT", "nat: POSTROUTING")
+
+
+def hit_in_order(before: dict[str, int], after: dict[str, int], starts: tuple[str, ...] = START_CHAINS) -> list[str]:
+    """Rules whose counters moved, walked from PREROUTING/OUTPUT (or `starts`) along their jumps."""
     hit = [rule for rule, n in after.items() if n > before.get(rule, 0)]
     by_chain: dict[str, list[str]] = {}
     for rule in hit:
@@ -45,7 +48,7 @@ def _hit_in_order(before: dict[str, int], after: dict[str, int]) -> list[str]:
             if jump:
                 walk(f"{chain.split(':')[0]}: {jump.group(1)}")
 
-    for start in ("nat: PREROUTING", "filter: FORWARD", "nat: OUTPUT", "filter: OUTPUT", "nat: POSTROUTING"):
+    for start in starts:
         walk(start)
     return ordered
 
@@ -96,7 +99,7 @@ def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
                 _moved(ovs_before[node.name], ovs_after[node.name]),
             )
         )
-    rules = _hit_in_order(ipt_before, ipt_after)
+    rules = hit_in_order(ipt_before, ipt_after)
     steps.append(
         Step(
             f"{len(steps) + 1}. netfilter rules in {node.name} whose counters this request moved (nat, filter)",
