@@ -6,7 +6,7 @@ hosts by role words (ECS, ELB, Ingress, NAT gateway, DNAT, intranet, peer,
 Internet), EIPs and VIPs by address, and two nodes ("node-1 -> node-3") also
 the tunnel or VPC route between them. A failing row also blames what its
 detail names first in a clause ("node-2: connection refused", "never
-reached: node-3"). An element is red ("fail") when any row that maps to it
+reached: node-3") where that clause reports a failure. An element is red ("fail") when any row that maps to it
 failed, green ("ok") when rows map to it and all passed, uncoloured otherwise.
 """
 
@@ -31,6 +31,10 @@ from lab.render.picture import (
 # a name as the planner makes them, not part of a dotted host name or a longer name
 _TOKEN = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)(?![\w-]|\.\w)")
 _IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]*\d)")
+# words by which a clause of a detail reports a failure (a probe's error, a wrong answer)
+_FAILURE = re.compile(
+    r"timed out|refused|unreachable|no answer|no route|no reply|failed|error|dead|lost|\bsaw\b|\bnot\b|answered by"
+)
 # (pattern, role): role words in a scenario (case-insensitive where the pattern says so)
 _ROLES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bECS\b"), "ecs"),
@@ -106,8 +110,10 @@ def blamed(row: CheckResult, plan: Plan) -> list[str]:
         clause = re.sub(r"^\s*from [^:]*:\s*", "", clause).strip()
         if clause.startswith("never reached:"):
             heads = [t.strip() for t in clause.split(":", 1)[1].split(",")]
-        else:
+        elif _FAILURE.search(clause):  # "pod-1-1 -> web-1" in the same detail is a client that was fine
             heads = [clause.split(" ", 1)[0].split(":", 1)[0]]
+        else:
+            heads = []
         found += [names[h] for h in heads if h in names]
     return list(dict.fromkeys(found))
 

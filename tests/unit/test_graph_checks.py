@@ -76,7 +76,13 @@ def test_a_failing_row_blames_what_its_detail_names() -> None:
     assert graphchecks.blamed(coverage, TUNNEL) == ["pod-pod-3-2", "pod-web-3"]  # not the client pod-1-1
     spread = row("ECS -> private ELB 192.168.0.253:8081 (web-elb)", False, "40 requests; never reached: node-2, node-3")
     assert graphchecks.blamed(spread, TUNNEL) == ["node-node-2", "node-node-3"]
-    assert graphchecks.blamed(row("x", True, "node-2: fine"), TUNNEL) == []
+    assert graphchecks.blamed(row("x", True, "node-2: timed out"), TUNNEL) == []  # a passing row blames nothing
+    affinity = row(
+        "ClientIP affinity of web-sticky (9 clients x 4 requests)",
+        False,
+        "pod-1-1 -> web-1; pod-2-2 -> no answer; node-1 -> web-1; node-3 -> web-3",
+    )
+    assert graphchecks.blamed(affinity, TUNNEL) == ["pod-pod-2-2"]  # the clients that were fine are not blamed
 
 
 def test_colours_follow_the_rows() -> None:

@@ -27,7 +27,9 @@ def _rows() -> list[CheckResult]:
     ok = "reachable"
     return [
         CheckResult("node-1: the node and its 4 pods answer, source IP kept", ok, ok, "all answered"),
-        CheckResult("node-2: the node and its 4 pods answer, source IP kept", ok, "1 failed", "pod-2-1 172.16.0.16: x"),
+        CheckResult(
+            "node-2: the node and its 4 pods answer, source IP kept", ok, "1 failed", "pod-2-1 172.16.0.16: timed out"
+        ),
         CheckResult("node-3: the node and its 3 pods answer, source IP kept", ok, ok, "all answered"),
         CheckResult("encapsulation on the wire, node-1 -> node-3", "VXLAN (UDP 4789)", "VXLAN (UDP 4789)", ""),
         CheckResult("pod on every node -> ClusterIP Service web", ok, ok, ""),
