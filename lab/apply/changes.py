@@ -32,12 +32,14 @@ def pending(journal: Journal) -> list[str]:
 
 @contextmanager
 def security_group(plan: Plan, allow: list[str]) -> Iterator[None]:
-    """The intranet server's security group allows only `allow` for the body, then the plan's sources again."""
+    """The intranet server's security group allows only `allow` for the body, then what it allowed before
+    (the plan's sources, or what a fault or a trainee left there: a check must not repair the lab it grades)."""
     journal = Journal(plan.name)
-    journal.add(change="security-group", allow=allow)
+    before = surroundings.allowed_sources(plan)
+    journal.add(change="security-group", allow=allow, before=before)
     surroundings.security_group(plan, allow)
     try:
         yield
     finally:
-        surroundings.security_group(plan, plan.edge.intranet_allow)
+        surroundings.security_group(plan, before)
         journal.add(restored="security-group")

@@ -7,9 +7,11 @@ texts come from `lab.render`; this module only hands them to the kernel.
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Network
 
 from lab.apply import ingress, workloads
+from lab.errors import LabError
 from lab.kernel import netns, procs
 from lab.kernel.journal import Journal
 from lab.kernel.links import configure, link_index, veth
@@ -96,6 +98,22 @@ def security_group(plan: Plan, allow: list[str]) -> None:
     intra = plan.host("intranet-server")
     assert intra
     procs.run(intra.netns, ["nft", "-f", "-"], input=rules.security_group(allow))
+
+
+def allowed_sources(plan: Plan) -> list[str]:
+    """The sources the intranet server's security group allows now, read from the kernel (sorted prefixes).
+
+    Raises LabError when the set cannot be read (someone deleted the table).
+    """
+    intra = plan.host("intranet-server")
+    assert intra
+    res = procs.run(intra.netns, ["nft", "-j", "list", "set", "inet", "cce_sg", "allowed"])
+    try:
+        found = next(item["set"] for item in json.loads(res.stdout)["nftables"] if "set" in item)
+        elems = [e.get("prefix", e) if isinstance(e, dict) else e for e in found.get("elem", [])]
+        return sorted(f"{e['addr']}/{e['len']}" if isinstance(e, dict) else f"{e}/32" for e in elems)
+    except (ValueError, KeyError, TypeError, StopIteration) as exc:
+        raise LabError(f"the intranet security group is unreadable: {exc}") from None
 
 
 def _nat_gateway(plan: Plan) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from lab.kernel import netns
 from lab.kernel.journal import Journal
 from lab.kernel.links import SCOPE_LINK, link_index
-from lab.plan.cluster import POD_GATEWAY, VXLAN_PORT, VXLAN_VNI
+from lab.plan.cluster import POD_GATEWAY, POD_TABLE, VXLAN_PORT, VXLAN_VNI
 from lab.plan.model import Plan
 from lab.progress import Progress
 
 NAMES = ("linux-vxlan",)
 
 NUD_PERMANENT = 0x80
-POD_TABLE = 50  # policy route table for traffic from pods
 RTNH_F_ONLINK = 4
 
 

@@ -10,10 +10,11 @@ every pod is covered: one row per node probes all of its pods, concurrently.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-from lab.kernel import netns, procs
+from lab.apply import surroundings
+from lab.errors import LabError
+from lab.kernel import netns
 from lab.observe import access, capture, probe, verdicts
 from lab.observe import ping as pings
 from lab.observe.parallel import parallel
@@ -164,32 +165,14 @@ def _encapsulation(plan: Plan) -> Iterator[CheckResult]:
 
 def _security_group(plan: Plan) -> Iterator[CheckResult]:
     """The intranet server's security group allows exactly what the plan says (nobody changed it unseen)."""
-    intra = plan.host("intranet-server")
-    if not intra:
+    if not plan.host("intranet-server"):
         return
     expected = ", ".join(sorted(plan.edge.intranet_allow))
-    res = procs.run(intra.netns, ["nft", "-j", "list", "table", "inet", "cce_sg"], check=False)
     try:
-        found = sorted(_allowed_sources(json.loads(res.stdout)))
-        actual = ", ".join(found)
-    except (ValueError, KeyError, TypeError):
-        actual = "unreadable"
-    yield CheckResult(
-        "intranet security group as planned", expected, actual, (res.stderr or "nft ruleset read").strip()
-    )
-
-
-def _allowed_sources(ruleset: dict) -> list[str]:
-    """The `ip saddr { ... } accept` prefixes of the lab's security-group table (nft's JSON)."""
-    sources = []
-    for item in ruleset["nftables"]:
-        for expr in item.get("rule", {}).get("expr", []):
-            right = expr.get("match", {}).get("right")
-            if isinstance(right, dict) and "set" in right:
-                for entry in right["set"]:
-                    prefix = entry.get("prefix") if isinstance(entry, dict) else None
-                    sources.append(f"{prefix['addr']}/{prefix['len']}" if prefix else f"{entry}/32")
-    return sources
+        actual, detail = ", ".join(surroundings.allowed_sources(plan)), "nft set inet cce_sg allowed"
+    except LabError as exc:
+        actual, detail = "unreadable", str(exc)
+    yield CheckResult("intranet security group as planned", expected, actual, detail)
 
 
 def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:

@@ -21,6 +21,7 @@ MAX_PODS = 100_000  # the lab's own limit: every pod is a namespace on one machi
 POD_GATEWAY = "169.254.1.1"  # every pod's next hop, answered by its node
 ROUTER_MAC = "0a:58:a9:fe:01:01"  # the node's virtual router MAC in OVS (169.254.1.1)
 VXLAN_PORT = 4789
+POD_TABLE = 50  # linux-vxlan: the policy route table for traffic from pods (replies through the tunnel)
 VXLAN_VNI = 1
 GW_OFPORT = 2
 CT_ZONE = 1  # gw0, the node kernel's port on br-int

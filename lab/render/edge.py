@@ -74,16 +74,25 @@ def elb(plan: Plan) -> str:
 
 
 def security_group(allow: list[str]) -> str:
-    """nftables for the intranet server: inbound only from `allow` (replaces the previous ruleset)."""
-    sources = ", ".join(allow) or "0.0.0.0/32"
+    """nftables for the intranet server: inbound only from the set `allowed` (replaces the previous ruleset).
+
+    A named set, as a cloud security group's rule list: one source can be removed (`nft delete element`)
+    and added back without rewriting the rest.
+    """
+    elements = f"    elements = {{ {', '.join(allow)} }}\n" if allow else ""
     return (
-        "table inet cce_sg\nflush table inet cce_sg\n"
+        "table inet cce_sg {}\ndelete table inet cce_sg\n"  # gone whole, the set's elements too
         "table inet cce_sg {\n"
+        "  set allowed {\n"
+        "    type ipv4_addr\n"
+        "    flags interval\n"
+        f"{elements}"
+        "  }\n"
         "  chain inbound {\n"
         "    type filter hook input priority 0; policy drop;\n"
         "    ct state established,related accept\n"
         "    iif lo accept\n"
-        f'    ip saddr {{ {sources} }} accept comment "security group: allowed sources"\n'
+        '    ip saddr @allowed accept comment "security group: allowed sources"\n'
         "  }\n"
         "}\n"
     )

@@ -1,7 +1,8 @@
 """The checker's failure side: every fault of the catalogue, injected behind the lab's back, fails exactly
 the check rows it must (and at most its declared collateral), and after `fault undo` every row passes again.
 
-One lab per model (the shipped topologies under their own names), built once for the module.
+One lab per model (the shipped topologies under their own names), built once for the module, and a
+tunnel lab on the Linux VXLAN datapath for the faults only that datapath has.
 """
 
 from __future__ import annotations
@@ -15,25 +16,35 @@ from conftest import cli
 
 from lab.plan import make_plan
 from lab.render import faults as catalogue
-from lab.topology import load
+from lab.spec import build_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-LABS = {"tunnel": ("fltun", "topologies/tunnel.yaml"), "vpc": ("flvpc", "topologies/vpc.yaml")}
+LABS = {
+    "tunnel": ("fltun", "topologies/tunnel.yaml", {}),
+    "vpc": ("flvpc", "topologies/vpc.yaml", {}),
+    "linux-vxlan": ("fltunvx", "topologies/tunnel.yaml", {"datapath": "linux-vxlan"}),
+}
 
 
-def _faults(model: str) -> list[str]:
-    spec = load(ROOT / LABS[model][1])
-    datapath = False if model == "tunnel" else None  # this machine: ovs-userspace
-    return catalogue.applicable(make_plan(spec, ovs_kernel_available=datapath))
+def _applicable(lab: str) -> list[str]:
+    _, source, changes = LABS[lab]
+    data = yaml.safe_load((ROOT / source).read_text()) | changes
+    return catalogue.applicable(make_plan(build_spec(data), ovs_kernel_available=False))  # here: ovs-userspace
+
+
+def _faults(lab: str) -> list[str]:
+    if lab == "linux-vxlan":  # only what the OVS tunnel lab does not already cover
+        return [f for f in _applicable(lab) if f not in _applicable("tunnel")]
+    return _applicable(lab)
 
 
 @pytest.fixture(scope="module", params=sorted(LABS))
 def running(request, tmp_path_factory):
     model = request.param
-    name, source = LABS[model]
+    name, source, changes = LABS[model]
     data = yaml.safe_load((ROOT / source).read_text())
     path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({**data, "name": name}))
+    path.write_text(yaml.safe_dump({**data, **changes, "name": name}))
     cli("up", str(path), check=True)
     try:
         yield model, name
