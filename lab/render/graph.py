@@ -167,8 +167,8 @@ def to_mermaid(pic: Picture) -> str:
     for kind, css in _MERMAID_CLASS.items():
         ids = [mermaid_id(e.id) for e in pic.elements if e.kind == kind]
         if ids:
-            out.append(f"  classDef {kind} {css}")
-            out.append(f"  class {','.join(ids)} {kind}")
+            out.append(f"  classDef cce_{kind} {css}")  # not "node": Mermaid's own CSS class of every node
+            out.append(f"  class {','.join(ids)} cce_{kind}")
     return "\n".join(out) + "\n"
 
 
