@@ -22,7 +22,7 @@ from lab.errors import LabError
 
 # verb -> where the lab's name goes when the verb has no --lab option
 POSITIONAL = ("check", "status", "graph")
-EXERCISE_ACTIONS = ("status", "check", "hint", "answer", "list")  # what leaves the lab in place
+EXERCISE_ACTIONS = ("status", "check", "hint", "answer", "list", "report")  # what leaves the lab in place
 REFUSED = {  # stock commands that would change the lab or leave processes behind
     "xterm": "no terminals from cce-lab cli: use 'NODE CMD' here, or 'cce-lab exec NODE -- CMD' elsewhere",
     "gterm": "no terminals from cce-lab cli: use 'NODE CMD' here, or 'cce-lab exec NODE -- CMD' elsewhere",

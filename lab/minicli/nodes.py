@@ -65,12 +65,14 @@ class LabIntf(Intf):
         return self.ip
 
     def ifconfig(self, *args):
+        """`ifconfig DEV` reads; with arguments it would change the device: refused."""
         if args:
-            raise ReadOnly(f"{self.node.name} {self.name}: the lab's interfaces are read-only in cce-lab cli")
+            self._refuse()
         return self.cmd("ifconfig", self.name)
 
     def _refuse(self, *_args, **_kwargs):
-        raise ReadOnly(f"{self.node.name} {self.name}: the lab's interfaces are read-only in cce-lab cli")
+        owner = getattr(self.node, "name", "?")
+        raise ReadOnly(f"{owner} {self.name}: the lab's interfaces are read-only in cce-lab cli")
 
     setIP = setMAC = rename = delete = _refuse
 

@@ -205,6 +205,23 @@ def test_pingall_names_the_dead_pod(running: str, tmp_path: Path) -> None:
         cli("fault", "undo", "dead-pod", "--lab", running, check=True)
 
 
+def test_ctrl_c_stops_a_command_and_a_killed_session_leaves_no_shell(running: str, tmp_path: Path) -> None:
+    before = _lab_state(running)
+    s = Session(running, tmp_path)
+    s.child.sendline("pod-1-1 sleep 300")
+    time.sleep(0.5)
+    started = time.monotonic()
+    s.child.sendintr()  # Ctrl-C reaches the command through its shell's terminal, the session goes on
+    s.child.expect_exact(s.prompt, timeout=10)
+    assert time.monotonic() - started < 5
+    assert "eth0" in s.run("pod-1-1 ip -o link show eth0")
+    s.child.sendline("pod-1-1 sleep 301")
+    time.sleep(0.5)
+    s.child.kill(9)  # no finally runs: the shells must still go (their terminal's master is gone)
+    s.child.close(force=True)
+    _assert_left_as_found(running, before)
+
+
 def test_piped_commands(running: str, tmp_path: Path) -> None:
     """A script on stdin runs command after command (no key pass-through eats the next line)."""
     plan = load_plan(running)
