@@ -12,12 +12,47 @@ import sys
 
 from rich.markup import escape
 
-from lab.cli import bench, check, compare, demo, down, explain, fault, graph, plan, provision, schema, status, trace, up
+from lab.cli import (
+    bench,
+    check,
+    compare,
+    demo,
+    down,
+    exercise,
+    explain,
+    fault,
+    graph,
+    plan,
+    provision,
+    schema,
+    status,
+    trace,
+    up,
+)
+from lab.cli import cli as cli_
 from lab.cli import exec as exec_
 from lab.cli.console import err
 from lab.errors import LabError
 
-VERBS = (plan, graph, up, status, exec_, check, explain, trace, fault, bench, compare, down, demo, schema, provision)
+VERBS = (
+    plan,
+    graph,
+    up,
+    status,
+    exec_,
+    cli_,
+    check,
+    explain,
+    trace,
+    fault,
+    exercise,
+    bench,
+    compare,
+    down,
+    demo,
+    schema,
+    provision,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,14 +9,26 @@ from lab import documents
 from lab.bench.results import BenchResults
 from lab.observe.results import CheckReport
 from lab.observe.status import LabStatus
+from lab.observe.traceresults import TraceReport
 from lab.plan.model import Plan
+from lab.training.grading import Grade
+from lab.training.record import ExerciseState, Report
 
-DOCUMENTS: dict[str, type] = {"plan": Plan, "status": LabStatus, "check": CheckReport, "bench": BenchResults}
+DOCUMENTS: dict[str, type] = {
+    "plan": Plan,
+    "status": LabStatus,
+    "check": CheckReport,
+    "bench": BenchResults,
+    "trace": TraceReport,
+    "exercise-check": Grade,
+    "exercise-status": ExerciseState,
+    "exercise-report": Report,
+}
 
 
 def add(sub) -> None:
     sp = sub.add_parser(
-        "schema", help="print the JSON Schema of plan --json, status --json, check --json or results.json"
+        "schema", help="print the JSON Schema of a document cce-lab writes (plan, check, trace, exercise-check ...)"
     )
     sp.add_argument("kind", choices=sorted(DOCUMENTS), help="which document")
     sp.set_defaults(func=run)

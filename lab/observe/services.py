@@ -5,7 +5,8 @@ knows which pod answered."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from lab.observe import probe, verdicts
 from lab.observe.parallel import parallel
@@ -96,40 +97,52 @@ def _affinity(plan: Plan, svc: ServicePlan) -> CheckResult:
     )
 
 
+def _node_to_service(plan: Plan, svc: ServicePlan) -> CheckResult:
+    res = probe.http(plan.nodes[0].netns, svc.cluster_ip, svc.port)
+    return http_row(f"node -> ClusterIP Service {svc.name}", REACHABLE, res, svc.workload)
+
+
+def _no_endpoints(client: Pod, svc: ServicePlan) -> CheckResult:
+    res = probe.http(client.netns, svc.cluster_ip, svc.port, timeout=3)
+    fast = res.status is None and res.seconds < REFUSED_WITHIN and "refused" in res.detail.lower()
+    return CheckResult(
+        f"Service {svc.name} without endpoints",
+        "refused, no hang",
+        "refused, no hang" if fast else (res.detail if res.status is None else f"HTTP {res.status}"),
+        f"{res.detail} in {res.seconds * 1000:.0f} ms",
+    )
+
+
+def _udp(client: Pod, svc: ServicePlan) -> CheckResult:
+    out = probe.udp(client.netns, svc.cluster_ip, svc.port)
+    return CheckResult(
+        f"pod -> ClusterIP Service {svc.name} (UDP)",
+        REACHABLE,
+        REACHABLE if out.ok and out.detail.startswith(svc.workload) else BLOCKED,
+        f"answered by {out.detail}" if out.ok else out.detail,
+        answered_by=out.detail if out.ok else "",
+    )
+
+
 def run(plan: Plan) -> Iterator[CheckResult]:
+    """Every Service row; the rows run at once (independent Services and clients), reported in a fixed order."""
     client = plan.first_plain_pod()
     if client is None:
         return
     targets = served(plan)
-    for svc in targets:
-        yield _from_every_node(plan, svc)
+    rows: list[Callable[[], CheckResult]] = [partial(_from_every_node, plan, svc) for svc in targets]
     plain = next((s for s in targets if s.session_affinity == "None"), None)
     if plain:
-        node = plan.nodes[0]
-        res = probe.http(node.netns, plain.cluster_ip, plain.port)
-        yield http_row(f"node -> ClusterIP Service {plain.name}", REACHABLE, res, plain.workload)
+        rows.append(partial(_node_to_service, plan, plain))
         if len(plain.endpoints) > 1:
-            yield _spreading(plan, plain, client)
+            rows.append(partial(_spreading, plan, plain, client))
     sticky = next((s for s in targets if s.session_affinity == "ClientIP" and len(s.endpoints) > 1), None)
     if sticky:
-        yield _affinity(plan, sticky)
-    empty = next((s for s in plan.services if not s.endpoints and s.protocol == "TCP"), None)
-    if empty:
-        res = probe.http(client.netns, empty.cluster_ip, empty.port, timeout=3)
-        fast = res.status is None and res.seconds < REFUSED_WITHIN and "refused" in res.detail.lower()
-        yield CheckResult(
-            f"Service {empty.name} without endpoints",
-            "refused, no hang",
-            "refused, no hang" if fast else (res.detail if res.status is None else f"HTTP {res.status}"),
-            f"{res.detail} in {res.seconds * 1000:.0f} ms",
-        )
+        rows.append(partial(_affinity, plan, sticky))
     udp = next((s for s in plan.services if s.protocol == "UDP" and s.endpoints), None)
     if udp:
-        out = probe.udp(client.netns, udp.cluster_ip, udp.port)
-        yield CheckResult(
-            f"pod -> ClusterIP Service {udp.name} (UDP)",
-            REACHABLE,
-            REACHABLE if out.ok and out.detail.startswith(udp.workload) else BLOCKED,
-            f"answered by {out.detail}" if out.ok else out.detail,
-            answered_by=out.detail if out.ok else "",
-        )
+        rows.append(partial(_udp, client, udp))
+    yield from parallel(rows, lambda row: row())
+    empty = next((s for s in plan.services if not s.endpoints and s.protocol == "TCP"), None)
+    if empty:  # timed (refused at once, not a hang): measured alone, not among the others' traffic
+        yield _no_endpoints(client, empty)
