@@ -42,6 +42,17 @@ EDGE_STYLE: dict[str, dict[str, str]] = {
 }
 
 
+def _nesting(pic: Picture) -> tuple[dict[str, list[Cluster]], dict[str, list]]:
+    """The clusters inside each cluster, and the elements in each (both drawings nest the same way)."""
+    children: dict[str, list[Cluster]] = {}
+    for c in pic.clusters:
+        children.setdefault(c.parent, []).append(c)
+    members: dict[str, list] = {}
+    for e in pic.elements:
+        members.setdefault(e.cluster, []).append(e)
+    return children, members
+
+
 def _label(lines: tuple[str, ...] | list[str]) -> str:
     """Lines joined by DOT's centred line break; a backslash in a name stays a backslash."""
     return "\\n".join(line.replace("\\", "\\\\") for line in lines)
@@ -68,12 +79,7 @@ def to_dot(pic: Picture) -> str:
         node_attr={"fontname": FONT, "fontsize": "10"},
         edge_attr={"fontname": FONT, "fontsize": "8"},
     )
-    children: dict[str, list[Cluster]] = {}
-    for c in pic.clusters:
-        children.setdefault(c.parent, []).append(c)
-    members: dict[str, list] = {}
-    for e in pic.elements:
-        members.setdefault(e.cluster, []).append(e)
+    children, members = _nesting(pic)
 
     def fill(graph: graphviz.Digraph, cluster: str) -> None:
         for e in members.get(cluster, []):
@@ -144,12 +150,7 @@ def to_mermaid(pic: Picture) -> str:
     """A Mermaid flowchart (GitHub renders it in a ```mermaid block); title and notes in its front matter."""
     title = " · ".join([pic.title, *pic.notes]).replace("\\", "/").replace('"', "'")
     out = ["---", f'title: "{title}"', "---", "flowchart LR"]
-    children: dict[str, list[Cluster]] = {}
-    for c in pic.clusters:
-        children.setdefault(c.parent, []).append(c)
-    members: dict[str, list] = {}
-    for e in pic.elements:
-        members.setdefault(e.cluster, []).append(e)
+    children, members = _nesting(pic)
 
     def fill(cluster: str, depth: int) -> None:
         pad = "  " * depth

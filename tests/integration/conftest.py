@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from rootsnapshot import root_snapshot
 
 CLI = [sys.executable, "-m", "lab.cli"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,9 +38,7 @@ def root_namespace_unchanged():
 
 def cli(*args: str, check: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real CLI as a user would."""
-    res = subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).resolve().parents[2]
-    )
+    res = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     if check and res.returncode != 0:
         raise AssertionError(f"cce-lab {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
     return res
@@ -54,6 +55,21 @@ def topology(tmp_path):
         return str(path)
 
     return write
+
+
+@contextmanager
+def shipped_lab(tmp_path_factory, name: str, model: str, **changes) -> Iterator[str]:
+    """A shipped topology (`topologies/<model>.yaml`) up under its own name (and `changes`), always taken down."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / f"topologies/{model}.yaml").read_text())
+    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**data, **changes, "name": name}))
+    cli("up", str(path), check=True)
+    try:
+        yield name
+    finally:
+        cli("down", name)
 
 
 @pytest.fixture

@@ -12,23 +12,23 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli
+from conftest import cli, shipped_lab
 
 from lab.plan import make_plan
 from lab.render import faults as catalogue
 from lab.spec import build_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-LABS = {
-    "tunnel": ("fltun", "topologies/tunnel.yaml", {}),
-    "vpc": ("flvpc", "topologies/vpc.yaml", {}),
-    "linux-vxlan": ("fltunvx", "topologies/tunnel.yaml", {"datapath": "linux-vxlan"}),
+LABS = {  # lab -> (name, model, changes to the shipped topology)
+    "tunnel": ("fltun", "tunnel", {}),
+    "vpc": ("flvpc", "vpc", {}),
+    "linux-vxlan": ("fltunvx", "tunnel", {"datapath": "linux-vxlan"}),
 }
 
 
 def _applicable(lab: str) -> list[str]:
-    _, source, changes = LABS[lab]
-    data = yaml.safe_load((ROOT / source).read_text()) | changes
+    _, model, changes = LABS[lab]
+    data = yaml.safe_load((ROOT / f"topologies/{model}.yaml").read_text()) | changes
     return catalogue.applicable(make_plan(build_spec(data), ovs_kernel_available=False))  # here: ovs-userspace
 
 
@@ -40,16 +40,9 @@ def _faults(lab: str) -> list[str]:
 
 @pytest.fixture(scope="module", params=sorted(LABS))
 def running(request, tmp_path_factory):
-    model = request.param
-    name, source, changes = LABS[model]
-    data = yaml.safe_load((ROOT / source).read_text())
-    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({**data, **changes, "name": name}))
-    cli("up", str(path), check=True)
-    try:
-        yield model, name
-    finally:
-        cli("down", name)
+    name, model, changes = LABS[request.param]
+    with shipped_lab(tmp_path_factory, name, model, **changes):
+        yield request.param, name
 
 
 def _check(name: str) -> dict[str, dict]:

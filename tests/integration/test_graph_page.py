@@ -13,11 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import cli
+from conftest import cli, shipped_lab
 from graphbrowser import chromium, fetched, fill, missing, screenshot
 
-ROOT = Path(__file__).resolve().parents[2]
 NAME = "grvpc"
 RED, GREEN = "rgb(255, 179, 179)", "rgb(185, 236, 185)"
 pytestmark = pytest.mark.skipif(bool(missing()), reason=missing() or "browser present")
@@ -25,14 +23,8 @@ pytestmark = pytest.mark.skipif(bool(missing()), reason=missing() or "browser pr
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    data = yaml.safe_load((ROOT / "topologies/vpc.yaml").read_text())
-    path = tmp_path_factory.mktemp(NAME) / f"{NAME}.yaml"
-    path.write_text(yaml.safe_dump({**data, "name": NAME}))
-    cli("up", str(path), check=True)
-    try:
-        yield NAME
-    finally:
-        cli("down", NAME)
+    with shipped_lab(tmp_path_factory, NAME, "vpc") as name:
+        yield name
 
 
 def test_page_runs_the_checks_of_a_healthy_lab(lab: str, tmp_path: Path) -> None:

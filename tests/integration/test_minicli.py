@@ -17,29 +17,21 @@ from pathlib import Path
 
 import pexpect
 import pytest
-import yaml
-from conftest import CLI, cli
+from conftest import CLI, cli, shipped_lab
 
 from lab.minicli import topo
 from lab.observe.status import load_plan
 from lab.render import faults as catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
-LABS = {"tunnel": ("mntun", "topologies/tunnel.yaml"), "vpc": ("mnvpc", "topologies/vpc.yaml")}
+LABS = {"tunnel": "mntun", "vpc": "mnvpc"}
 IPERF_FIGURE = re.compile(r"\*\*\* Results: \['(\d+(?:\.\d+)?) ([KMG])bits/sec', '\d+(?:\.\d+)? [KMG]bits/sec'\]")
 
 
 @pytest.fixture(scope="module", params=sorted(LABS))
 def running(request, tmp_path_factory):
-    name, source = LABS[request.param]
-    data = yaml.safe_load((ROOT / source).read_text())
-    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({**data, "name": name}))
-    cli("up", str(path), check=True)
-    try:
+    with shipped_lab(tmp_path_factory, LABS[request.param], request.param) as name:
         yield name
-    finally:
-        cli("down", name)
 
 
 class Session:

@@ -8,31 +8,21 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import cli
+from conftest import cli, shipped_lab
 
 from lab.plan.cluster import VXLAN_VNI
 
-ROOT = Path(__file__).resolve().parents[2]
-LABS = {"tunnel": ("trtun", "topologies/tunnel.yaml"), "vpc": ("trvpc", "topologies/vpc.yaml")}
+LABS = {"tunnel": "trtun", "vpc": "trvpc"}
 
 
 @pytest.fixture(scope="module", params=sorted(LABS))
 def running(request, tmp_path_factory):
     from lab.observe.status import load_plan
 
-    name, source = LABS[request.param]
-    data = yaml.safe_load((ROOT / source).read_text())
-    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({**data, "name": name}))
-    cli("up", str(path), check=True)
-    try:
+    with shipped_lab(tmp_path_factory, LABS[request.param], request.param) as name:
         yield load_plan(name)
-    finally:
-        cli("down", name)
 
 
 def _trace(plan, *args: str) -> tuple[int, dict]:

@@ -209,3 +209,10 @@ def test_png_without_dot_is_a_clear_error(tmp_path: Path) -> None:
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "--format png: needs Graphviz's dot program, which is not installed" in res.stderr
     assert _cli("topologies/tunnel.yaml", "--format", "mermaid", env=env).returncode == 0
+
+
+def test_readme_shows_the_shipped_tunnel_topology_as_mermaid_renders_it() -> None:
+    """README's picture is the real output (the golden file), not a drawing that drifts from it."""
+    root = Path(__file__).resolve().parents[2]
+    mermaid = (root / "tests/golden/render/tunnel/graph.mmd").read_text().rstrip("\n")
+    assert f"```mermaid\n{mermaid}\n```" in (root / "README.md").read_text()
