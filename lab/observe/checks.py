@@ -94,6 +94,9 @@ def _core(plan: Plan) -> Iterator[CheckResult]:
         yield from rows
 
 
+POD_PROBES_PER_NODE = 4
+
+
 def _client_for(plan: Plan, node: Node) -> Pod | None:
     """A pod on another node (a node's pods are checked across the wire), else on the same node."""
     others = [p for p in plan.pods if p.node != node.name]
@@ -114,8 +117,9 @@ def _node_coverage(plan: Plan, node: Node) -> CheckResult:
     node_seen = probe.tcp(client.netns, node.netns, node.ip)
     if not node_seen.ok:
         problems.append(f"{node.name} {node.ip}: {node_seen.detail}")
-    for pod in pods:
-        res = probe.http(client.netns, pod.ip, pod.port)
+    # a few at a time: a dead node's pods wait out their timeouts together (nodes already run in parallel)
+    answers = parallel(pods, lambda pod: probe.http(client.netns, pod.ip, pod.port), workers=POD_PROBES_PER_NODE)
+    for pod, res in zip(pods, answers, strict=True):
         if res.answered_by != pod.name:
             problems.append(f"{pod.name} {pod.ip}: {res.detail if not res.ok else 'answered by ' + res.answered_by}")
         elif res.source != client.ip:

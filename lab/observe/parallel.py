@@ -11,9 +11,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def parallel(items: list[T], probe_one: Callable[[T], R]) -> list[R]:
+def parallel(items: list[T], probe_one: Callable[[T], R], workers: int = WORKERS) -> list[R]:
     """`probe_one` over `items`, in order, on a pool of threads."""
     if len(items) <= 1:
         return [probe_one(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(probe_one, items))

@@ -82,7 +82,13 @@ def _affinity(plan: Plan, svc: ServicePlan) -> CheckResult:
     clients += [(n.name, n.netns) for n in plan.nodes]
 
     def ask(ns: str) -> Counter:
-        return Counter(probe.http(ns, svc.cluster_ip, svc.port).answered_by for _ in range(AFFINITY_REQUESTS))
+        seen: Counter = Counter()
+        for _ in range(AFFINITY_REQUESTS):  # one after the other: the first request is what the next must stick to
+            who = probe.http(ns, svc.cluster_ip, svc.port).answered_by
+            seen[who] += 1
+            if not who:  # lost: this client is not served, and the rest would only wait out their timeouts
+                break
+        return seen
 
     per_client = dict(zip((c[0] for c in clients), parallel([c[1] for c in clients], ask), strict=True))
     actual, detail = verdicts.affinity(per_client, len(svc.endpoints))
