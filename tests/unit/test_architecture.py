@@ -99,3 +99,9 @@ def test_the_cli_verbs_are_one_module_each() -> None:
 def test_modules_stay_small(name: str) -> None:
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by job"
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test files by basename (no packages): a unit and an integration test of one name collide."""
+    names = [p.name for p in (LAB.parent / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
