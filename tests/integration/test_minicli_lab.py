@@ -83,12 +83,14 @@ def _ip(ns: str, *args: str) -> list:
 
 
 def _lab_state(name: str) -> dict:
-    """Links (name, MTU, state, MAC, master), addresses and processes of every lab namespace, and the netns list."""
+    """Links (name, MTU, admin state, MAC, master), addresses and processes of every lab namespace, and the netns
+    list. The admin state (the UP flag), not the operstate: a bridge's operstate moves from UNKNOWN to UP by itself
+    once its ports forward, whoever watches."""
     plan = load_plan(name)
     names = plan.netns_names()
     links = {
         ns: sorted(
-            (ln["ifname"], ln.get("mtu"), ln.get("operstate"), ln.get("address"), ln.get("master"))
+            (ln["ifname"], ln.get("mtu"), "UP" in ln.get("flags", []), ln.get("address"), ln.get("master"))
             for ln in _ip(ns, "link")
         )
         for ns in names
