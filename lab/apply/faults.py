@@ -14,7 +14,7 @@ from lab.kernel import procs
 from lab.kernel.journal import Journal, lab_dir
 from lab.plan.model import Plan
 from lab.render import faults as catalogue
-from lab.render.faults import Command, Fault
+from lab.render.faults import Fault
 
 PREFIX = "fault:"
 
@@ -31,11 +31,6 @@ def active(journal: Journal) -> list[str]:
     return [c.removeprefix(PREFIX) for c in pending(journal) if c.startswith(PREFIX)]
 
 
-def _run(commands: list[Command]) -> None:
-    for ns, argv, stdin in commands:
-        procs.run(ns, argv, input=stdin)
-
-
 def inject(plan: Plan, name: str) -> Fault:
     """Break the lab as fault `name` says; journalled first, so `undo` and `down` know of it."""
     fault = describe(plan, name)
@@ -44,7 +39,8 @@ def inject(plan: Plan, name: str) -> Fault:
         raise LabError(f"fault {name} is already in force on {plan.name}: 'cce-lab fault undo {name}' first")
     journal.add(change=PREFIX + name)
     try:
-        _run(fault.inject)
+        for ns, argv, stdin in fault.inject:
+            procs.run(ns, argv, input=stdin)
     except LabError:
         for ns, argv, stdin in fault.undo:  # put back what was already broken, as far as it goes
             procs.run(ns, argv, input=stdin, check=False)
@@ -53,14 +49,18 @@ def inject(plan: Plan, name: str) -> Fault:
     return fault
 
 
-def undo(plan: Plan, name: str) -> Fault:
-    """Put back what fault `name` broke."""
+def undo(plan: Plan, name: str, tolerant: bool = False) -> Fault:
+    """Put back what fault `name` broke. `tolerant` (an exercise's reference solution): run every undo command
+    even if some fail (what a trainee already fixed refuses to be fixed twice), and accept a fault not in force."""
     journal = Journal(plan.name)
-    if name not in active(journal):
+    in_force = name in active(journal)
+    if not in_force and not tolerant:
         raise LabError(
             f"fault {name} is not in force on {plan.name} (in force: {', '.join(active(journal)) or 'none'})"
         )
     fault = describe(plan, name)
-    _run(fault.undo)
-    journal.add(restored=PREFIX + name)
+    for ns, argv, stdin in fault.undo:
+        procs.run(ns, argv, input=stdin, check=not tolerant)
+    if in_force:
+        journal.add(restored=PREFIX + name)
     return fault

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lab.errors import UsageError
+from lab.render.faults import BUILDERS
 
 SHIPPED = Path(__file__).resolve().parents[2] / "training"
 EXTRA_ENV = "CCE_LAB_EXERCISES"  # more exercise folders, ':'-separated
@@ -86,8 +87,6 @@ def _problem(folder: Path, exc: ValidationError) -> str:
 
 def load(folder: Path) -> Exercise:
     """One exercise folder, checked whole; UsageError names the file, the field and the rule."""
-    from lab.render.faults import BUILDERS
-
     if not ID.match(folder.name):
         raise UsageError(f"{folder}: an exercise folder is named with a-z, 0-9 and '-' (2 to 41 characters)")
     try:

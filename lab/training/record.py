@@ -72,11 +72,9 @@ def add(exercise: str, event: Kind, who: str | None = None, **fields) -> Event:
     entry = Event(at=datetime.now(UTC), trainee=who or trainee(), exercise=exercise, event=event, **fields)
     target = path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("a+") as f:
-        f.seek(0, 2)
-        if f.tell() and (f.seek(f.tell() - 1) or f.read(1) != "\n"):
-            f.write("\n")  # a line a crash cut short stays alone: it cannot spoil this one
-        f.write(entry.model_dump_json() + "\n")
+    cut_short = target.exists() and target.stat().st_size and not target.read_bytes().endswith(b"\n")
+    with target.open("a") as f:
+        f.write("\n" * bool(cut_short) + entry.model_dump_json() + "\n")  # a line a crash cut short stays alone
     return entry
 
 
