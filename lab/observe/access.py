@@ -5,7 +5,8 @@ Every probe is a real HTTP exchange with the netexec server in a pod (or the
 Internet / intranet server), so each row can say which pod answered and
 which source address arrived (DESIGN.md "Access scenarios"). Which node an
 ELB or the NAT gateway handed a connection to is proven by that node's own
-counters (its KUBE-NODEPORTS rule), not by an address every node shares.
+counters (its KUBE-NODEPORTS rule, or in IPVS mode its NodePort virtual
+server), not by an address every node shares.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ NODE_SIDE = "a node-side address (client IP lost)"
 
 
 def _nodeport_hits(plan: Plan, node_port: int) -> dict[str, int]:
-    """Per node: new connections its KUBE-NODEPORTS rule for `node_port` has taken in so far."""
-    hits = parallel(plan.nodes, lambda n: counters.nodeport_connections(n.netns, node_port))
+    """Per node: new connections its KUBE-NODEPORTS rule (IPVS: its virtual server) for `node_port` took in so far."""
+    if plan.kube_proxy_mode == "ipvs":
+        hits = parallel(plan.nodes, lambda n: counters.ipvs_connections(n.netns, f"tcp {n.ip}:{node_port}"))
+    else:
+        hits = parallel(plan.nodes, lambda n: counters.nodeport_connections(n.netns, node_port))
     return {n.name: h for n, h in zip(plan.nodes, hits, strict=True)}
 
 

@@ -198,6 +198,7 @@ class Plan:
     edge: Edge
     services: list[ServicePlan] = field(default_factory=list)
     ingresses: list[IngressPlan] = field(default_factory=list)
+    kube_proxy_mode: str = "iptables"  # or "ipvs"
     schema_version: int = PLAN_SCHEMA_VERSION
 
     @property

@@ -175,6 +175,9 @@ class Spec(BaseModel):
     route_quota: Count = Field(default=200, ge=1, description="VPC route table quota")
     mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
     datapath: Datapath = "auto"
+    kube_proxy_mode: Literal["iptables", "ipvs"] = Field(
+        default="iptables", description="kube-proxy's forwarding: iptables chains or IPVS virtual servers"
+    )
     ecs: bool = Field(default=False, description="add an ECS: a VM in the node subnet outside the cluster")
     workloads: list[Workload] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)

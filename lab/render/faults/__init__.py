@@ -44,8 +44,16 @@ BUILDERS: dict[str, tuple[Callable[[Plan, Path], Fault], tuple[str, ...]]] = {
 }
 
 
+# Faults that break kube-proxy's iptables chains: in IPVS mode there are none of those to break.
+IPTABLES_ONLY = ("skewed-spreading", "fake-affinity", "nodeport-dead", "kubeproxy-flushed")
+
+
+def _applies(plan: Plan, name: str) -> bool:
+    return plan.datapath in BUILDERS[name][1] and not (plan.kube_proxy_mode == "ipvs" and name in IPTABLES_ONLY)
+
+
 def applicable(plan: Plan) -> list[str]:
-    return [name for name, (_, datapaths) in BUILDERS.items() if plan.datapath in datapaths]
+    return [name for name in BUILDERS if _applies(plan, name)]
 
 
 def fault(plan: Plan, name: str, rundir: Path) -> Fault:
@@ -55,4 +63,6 @@ def fault(plan: Plan, name: str, rundir: Path) -> Fault:
     build, datapaths = BUILDERS[name]
     if plan.datapath not in datapaths:
         raise ValueError(f"fault {name} applies to {', '.join(datapaths)}, not {plan.datapath}")
+    if not _applies(plan, name):
+        raise ValueError(f"fault {name} breaks kube-proxy's iptables chains; this lab runs kube-proxy in IPVS mode")
     return build(plan, rundir)
