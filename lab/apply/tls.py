@@ -93,8 +93,8 @@ def issue(
     return key, cert
 
 
-def _save(workdir: Path, name: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
-    crt_path, key_path = nginx.cert_files(workdir, name)
+def _save(workdir: Path, stem: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    crt_path, key_path = nginx.cert_files(workdir, stem)
     _write_key(key_path, key)
     crt_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
@@ -109,5 +109,5 @@ def make(plan: Plan, journal: Journal) -> None:
     tls_dir.mkdir(mode=0o700, exist_ok=True)
     ca_key, ca = make_ca(plan.name)
     _save(journal.dir, nginx.CA_NAME, ca_key, ca)
-    for name, host in ((nginx.DEFAULT_SERVER, nginx.DEFAULT_SERVER_NAME), *((h, h) for h in hosts)):
-        _save(journal.dir, name, *issue(ca_key, ca, host))
+    for stem, host in ((nginx.DEFAULT_SERVER, nginx.DEFAULT_SERVER_NAME), *((nginx.host_stem(h), h) for h in hosts)):
+        _save(journal.dir, stem, *issue(ca_key, ca, host))

@@ -32,9 +32,13 @@ def upstream(service: str) -> str:
     return f"svc-{service}"
 
 
-def cert_files(workdir: Path, name: str) -> tuple[Path, Path]:
-    """(certificate, key) of `name`: a host, DEFAULT_SERVER or CA_NAME; prefixed so no host name collides."""
-    stem = name if name in (CA_NAME, DEFAULT_SERVER) else f"host-{name}"
+def host_stem(host: str) -> str:
+    """A host's certificate file stem: prefixed, so no host name ("ca") can take the CA's files."""
+    return f"host-{host}"
+
+
+def cert_files(workdir: Path, stem: str) -> tuple[Path, Path]:
+    """(certificate, key) of CA_NAME, DEFAULT_SERVER or a host_stem()."""
     return workdir / TLS_DIR / f"{stem}.crt", workdir / TLS_DIR / f"{stem}.key"
 
 
@@ -49,8 +53,8 @@ def _elb_ip(plan: Plan) -> str:
     return elb.ip
 
 
-def _certificate(workdir: Path, name: str) -> list[str]:
-    crt, key = cert_files(workdir, name)
+def _certificate(workdir: Path, stem: str) -> list[str]:
+    crt, key = cert_files(workdir, stem)
     return [f"    ssl_certificate {crt};", f"    ssl_certificate_key {key};"]
 
 
@@ -71,7 +75,7 @@ def host_server(plan: Plan, host: str, workdir: Path, tls: bool) -> list[str]:
     listen = f"{_elb_ip(plan)}:{INGRESS_TLS_PORT} ssl" if tls else f"{_elb_ip(plan)}:{INGRESS_PORT}"
     lines = ["  server {", f"    listen {listen};", f"    server_name {host};"]
     if tls:
-        lines += _certificate(workdir, host)
+        lines += _certificate(workdir, host_stem(host))
     for rule in (i for i in plan.ingresses if i.host == host):
         lines += [f"    location {rule.path} {{ proxy_pass http://{upstream(rule.service)}; }}"]
     return [*lines, "  }"]

@@ -47,7 +47,7 @@ def cert_wrong_host(plan: Plan, rundir: Path) -> Fault:
     workdir = rundir.parent
     right = nginx.host_server(plan, ing.host, workdir, tls=True)
     wrong_crt, wrong_key = nginx.cert_files(workdir, nginx.DEFAULT_SERVER)
-    crt, key = nginx.cert_files(workdir, ing.host)
+    crt, key = nginx.cert_files(workdir, nginx.host_stem(ing.host))
     wrong = [ln.replace(str(crt), str(wrong_crt)).replace(str(key), str(wrong_key)) for ln in right]
     inject, undo = _rewrite(plan, rundir, _replace(nginx.config(plan, workdir), right, wrong))
     rules = [i for i in plan.ingresses if i.host == ing.host]
