@@ -144,3 +144,52 @@ def test_a_loadbalancer_on_443_is_fine_without_tls_ingress() -> None:
         {"name": "tls", "type": "LoadBalancer", "selector": {"app": "web"}, "port": 443},
     ]
     assert _plan([_rule("a.example.com")], services).service("tls")
+
+
+INGRESS_FAULTS = {  # fault -> (a line only the broken nginx.conf has, or "" when it only loses lines)
+    "ingress-cert-wrong-host": "",
+    "ingress-no-forwarded-proto": "",
+    "ingress-no-default-tls-server": "",
+    "ingress-plain-http-served": "location / { proxy_pass http://svc-web-np; }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INGRESS_FAULTS))
+@pytest.mark.parametrize("model", ["tunnel", "vpc"])
+def test_ingress_faults_rewrite_nginx_conf_and_reload(name: str, model: str) -> None:
+    from lab.render import faults
+    from lab.topology import load
+
+    plan = make_plan(load(Path(__file__).resolve().parents[2] / "topologies" / f"{model}.yaml"), False)
+    state = Path(f"/run/cce-lab/{model}")
+    fault = faults.fault(plan, name, state / "ovs")  # the catalogue is given the lab's OVS run directory
+    original = nginx.config(plan, state)
+    (tee, reload), (tee_back, reload_back) = fault.inject, fault.undo
+    assert tee[1] == tee_back[1] == ["tee", str(state / "nginx.conf")]
+    assert tee_back[2] == original and tee[2] != original
+    assert reload == reload_back and reload[1][-2:] == ["-s", "reload"] and reload[0] == tee[0] == f"{model}-elb"
+    broken = tee[2].splitlines()
+    gone = [ln for ln in original.splitlines() if ln not in broken]
+    if name == "ingress-no-forwarded-proto":
+        assert gone == [nginx.FORWARDED_PROTO]
+    elif name == "ingress-no-default-tls-server":
+        assert any("443 ssl default_server" in ln for ln in gone) and "default_server" in tee[2]  # port 80's stays
+    elif name == "ingress-cert-wrong-host":
+        assert gone == [
+            f"    ssl_certificate {state}/tls/host-web.example.com.crt;",
+            f"    ssl_certificate_key {state}/tls/host-web.example.com.key;",
+        ]
+    else:
+        assert gone == ["    return 301 https://$host$request_uri;"]
+    if INGRESS_FAULTS[name]:
+        assert broken.count("    " + INGRESS_FAULTS[name]) == 2  # over HTTPS and now in the clear as well
+    assert fault.fails
+
+
+def test_ingress_faults_need_a_tls_ingress() -> None:
+    from lab.render import faults
+
+    plan = _plan([_rule("a.example.com")])
+    for name in INGRESS_FAULTS:
+        with pytest.raises(ValueError, match="tls: true"):
+            faults.fault(plan, name, Path("/run/cce-lab/t/ovs"))
