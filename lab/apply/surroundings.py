@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from ipaddress import IPv4Network
 
-from lab.apply import ingress, workloads
+from lab.apply import ingress, kubeproxy, workloads
 from lab.errors import LabError
 from lab.kernel import netns, procs
 from lab.kernel.journal import Journal
@@ -140,7 +140,7 @@ def _nodes(plan: Plan) -> None:
     """kube-proxy's rules, pod egress masquerade, and return paths through ELB / NAT gateway."""
     paths = nodenet.return_paths(plan)
     for node in plan.nodes:
-        _iptables(node.netns, nodenet.ruleset(plan, node))
+        kubeproxy.program(plan, node, fresh=True)
         with netns.iproute(node.netns) as ipr:
             for _mac, ip, mark, table in paths:
                 ipr.route("add", dst="0.0.0.0/0", gateway=ip, table=table)

@@ -100,6 +100,8 @@ class DnatRule:
 
 @dataclass(**_FROZEN)
 class ServicePlan:
+    """One port of a Service: kube-proxy, the ELB and the checks all work per Service port."""
+
     name: str
     type: str
     protocol: str
@@ -113,6 +115,21 @@ class ServicePlan:
     vip: str = ""  # LoadBalancer: the ELB's private VIP
     eip: str = ""  # LoadBalancer: the ELB's EIP; DNAT: the NAT gateway's EIP
     dnat: list[DnatRule] = field(default_factory=list)
+    namespace: str = "default"
+    port_name: str = ""  # set when the Service names its ports
+    internal_traffic_policy: str = "Cluster"
+    affinity_seconds: int = 10800
+    source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges
+
+    @property
+    def label(self) -> str:
+        """How rows and the ELB name this Service port: `web`, or `web:http` for a named port."""
+        return f"{self.name}:{self.port_name}" if self.port_name else self.name
+
+    @property
+    def port_id(self) -> str:
+        """kube-proxy's ServicePortName, the seed of its chain hashes and its comments: `default/web:http`."""
+        return f"{self.namespace}/{self.label}"
 
     def nodes_with_endpoints(self) -> list[str]:
         return sorted({e.node for e in self.endpoints})
@@ -236,6 +253,9 @@ class ServiceSummary:
     session_affinity: str
     endpoints: list[str]  # "pod ip:port"
     dnat: list[str]  # "eip:port -> node:nodePort"
+    namespace: str = "default"
+    port_name: str = ""
+    internal_traffic_policy: str = "Cluster"
 
     @classmethod
     def of(cls, s: ServicePlan) -> ServiceSummary:
@@ -253,6 +273,9 @@ class ServiceSummary:
             s.session_affinity,
             [f"{e.pod} {e.ip}:{e.port}" for e in s.endpoints],
             [f"{d.eip}:{d.eip_port} -> {d.node}:{d.node_port}" for d in s.dnat],
+            s.namespace,
+            s.port_name,
+            s.internal_traffic_policy,
         )
 
 

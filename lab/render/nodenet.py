@@ -32,7 +32,7 @@ def return_paths(plan: Plan) -> list[tuple[str, str, int, int]]:
 
 def ruleset(plan: Plan, node: Node) -> str:
     """Everything for `iptables-restore --noflush` in the node namespace, one batch."""
-    text = kubeproxy.rules(plan.services, node.name, plan.container_cidr)
+    text = kubeproxy.rules(plan.services, node.name, plan.container_cidr, node.ip)
     keep = [plan.container_cidr] if plan.model == "tunnel" else list(NON_MASQUERADE_CIDRS)
     overlay = ['-A IP-MASQ-AGENT -o vxlan0 -m comment --comment "the overlay keeps pod IPs" -j RETURN'] * (
         plan.datapath == "linux-vxlan"
@@ -59,11 +59,12 @@ def ruleset(plan: Plan, node: Node) -> str:
         for mac, ip, mark, _ in paths:
             mangle.append(
                 f"-A PREROUTING -i {plan.underlay_if} -m mac --mac-source {mac} -m conntrack --ctstate NEW "
-                f'-m comment --comment "connections from {ip}: answer through it" '
+                f'-m comment --comment "cce-lab return path, not kube-proxy: answer {ip} through it" '
                 f"-j CONNMARK --set-xmark {mark:#x}/{mark:#x}"
             )
         restore = (  # replies only: the request itself must still be routed to its endpoint
-            f"-m conntrack --ctdir REPLY -j CONNMARK --restore-mark "
+            f'-m conntrack --ctdir REPLY -m comment --comment "cce-lab return path, not kube-proxy" '
+            f"-j CONNMARK --restore-mark "
             f"--nfmask {RETURN_PATH_MASK:#x} --ctmask {RETURN_PATH_MASK:#x}"
         )
         mangle += [f"-A PREROUTING {restore}", f"-A OUTPUT {restore}", "COMMIT"]

@@ -79,11 +79,14 @@ def print_services(console: Console, services: list[ServiceSummary], ingresses: 
             title_justify="left",
         )
         for s in services:
-            front = f"{s.vip}:{s.port} (EIP {s.eip})" if s.vip else "; ".join(s.dnat)
+            front = (f"{s.vip}:{s.port}" + (f" (EIP {s.eip})" if s.eip else "")) if s.vip else "; ".join(s.dnat)
             policy = s.external_traffic_policy + (", ClientIP affinity" if s.session_affinity == "ClientIP" else "")
+            policy += ", internal Local" if s.internal_traffic_policy == "Local" else ""
+            name = s.name + (f":{s.port_name}" if s.port_name else "")
+            name = name if s.namespace == "default" else f"{s.namespace}/{name}"
             eps = ", ".join(e.split()[0] for e in s.endpoints) or "[red]none[/red]"
             table.add_row(
-                s.name, f"{s.type}/{s.protocol}", f"{s.cluster_ip}:{s.port}", str(s.node_port or ""), front, policy, eps
+                name, f"{s.type}/{s.protocol}", f"{s.cluster_ip}:{s.port}", str(s.node_port or ""), front, policy, eps
             )
         console.print(table)
     if ingresses:

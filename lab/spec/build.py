@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lab.errors import SpecError
-from lab.spec.model import NESTED, Spec
+from lab.spec.model import DNS_LABEL, NESTED, PORT_NAME, Spec
 from lab.spec.rules import check_planes, check_services
 from lab.spec.tlsrules import check_ingress_tls
 
@@ -31,7 +31,7 @@ def _first_error(exc: ValidationError) -> SpecError:
     elif err["type"] in ("int_type", "int_parsing") and isinstance(err.get("input"), str):
         msg = f"{shown} is not a whole number (an integer in plain decimal digits: no leading 0, 0x, _ or :)"
     elif err["type"] == "extra_forbidden":
-        model = NESTED.get(str(loc[0]), Spec) if len(loc) > 1 else Spec
+        model = next((NESTED[k] for k in reversed(loc[:-1]) if isinstance(k, str) and k in NESTED), Spec)
         allowed = [f.alias or name for name, f in model.model_fields.items()]
         msg = f"unknown key (allowed: {', '.join(allowed)})"
     elif err["type"] == "missing":
@@ -40,6 +40,8 @@ def _first_error(exc: ValidationError) -> SpecError:
         msg = f"{shown} is not an IPv4 network in CIDR form with host bits zero (e.g. 172.16.0.0/16)"
     elif err["type"] == "string_pattern_mismatch" and field == "name":
         msg = f"{shown} must be 1-10 lower-case letters or digits, starting with a letter"
+    elif err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in (DNS_LABEL, PORT_NAME):
+        msg = f"{shown} must be a DNS label: 1-63 lower-case letters, digits or '-', a letter or digit at each end"
     elif err["type"] == "literal_error":
         msg = f"{shown} is not one of {err['ctx']['expected']}"
     return SpecError(field, msg.removeprefix("Value error, "))

@@ -74,19 +74,59 @@ class Workload(_Strict):
     port: Port = WORKLOAD_PORT
 
 
-class Service(_Strict):
-    """A Kubernetes Service as CCE offers it."""
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+PORT_NAME = r"^$|" + DNS_LABEL[1:]  # a port's name may be left out
+AFFINITY_SECONDS = 10800  # Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds
+AFFINITY_MAX_SECONDS = 86400
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "DNAT"] = "ClusterIP"
-    selector: dict[str, str]
+
+class ServicePort(_Strict):
+    """One port of a Service; a Service with several names each (kube-proxy's `namespace/name:port`)."""
+
+    name: str = Field(default="", pattern=PORT_NAME, description="required with several ports")
     port: Port
     target_port: Port | None = Field(default=None, alias="targetPort")
     node_port: Count | None = Field(default=None, alias="nodePort")
-    cluster_ip: Address | None = Field(default=None, alias="clusterIP")
     protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+class ClientIPConfig(_Strict):
+    timeout_seconds: Count = Field(default=AFFINITY_SECONDS, ge=1, le=AFFINITY_MAX_SECONDS, alias="timeoutSeconds")
+
+
+class SessionAffinityConfig(_Strict):
+    client_ip: ClientIPConfig = Field(alias="clientIP")
+
+
+class Service(_Strict):
+    """A Kubernetes Service as CCE offers it: one port at the top level, or a `ports` list."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    namespace: str = Field(default="default", pattern=DNS_LABEL)
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "DNAT"] = "ClusterIP"
+    selector: dict[str, str]
+    port: Port | None = None
+    target_port: Port | None = Field(default=None, alias="targetPort")
+    node_port: Count | None = Field(default=None, alias="nodePort")
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    ports: list[ServicePort] = Field(default_factory=list)
+    cluster_ip: Address | None = Field(default=None, alias="clusterIP")
     external_traffic_policy: Literal["Cluster", "Local"] = Field(default="Cluster", alias="externalTrafficPolicy")
+    internal_traffic_policy: Literal["Cluster", "Local"] = Field(default="Cluster", alias="internalTrafficPolicy")
     session_affinity: Literal["None", "ClientIP"] = Field(default="None", alias="sessionAffinity")
+    session_affinity_config: SessionAffinityConfig | None = Field(default=None, alias="sessionAffinityConfig")
+    load_balancer_source_ranges: list[Cidr] = Field(default_factory=list, alias="loadBalancerSourceRanges")
+
+    def service_ports(self) -> list[ServicePort]:
+        """The ports, whichever way they were written (rules.py has made sure it is one way)."""
+        if self.ports:
+            return list(self.ports)
+        top = {"target_port": self.target_port, "node_port": self.node_port, "protocol": self.protocol}
+        return [ServicePort(port=self.port or 1, **top)]
+
+    def affinity_seconds(self) -> int:
+        cfg = self.session_affinity_config
+        return cfg.client_ip.timeout_seconds if cfg else AFFINITY_SECONDS
 
 
 class Ingress(_Strict):
@@ -171,10 +211,13 @@ class Spec(BaseModel):
         return list(self.pods_per_node)
 
 
-# top-level key -> the model of its items (error messages list a nested model's own keys)
+# key -> the model of its value or items (an unknown-key error lists the innermost model's own keys)
 NESTED: dict[str, type[BaseModel]] = {
     "workloads": Workload,
     "services": Service,
+    "ports": ServicePort,
+    "sessionAffinityConfig": SessionAffinityConfig,
+    "clientIP": ClientIPConfig,
     "ingresses": Ingress,
     "nat_gateway": NatGateway,
     "peer_vpc": PeerVpc,

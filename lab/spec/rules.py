@@ -65,19 +65,13 @@ def check_services(spec: Spec) -> None:
     for i, s in enumerate(spec.services):
         where = f"services[{i}]"
         if s.name in services:
-            raise SpecError(f"{where}.name", f"Service {s.name!r} is defined twice")
+            raise SpecError(
+                f"{where}.name", f"Service {s.name!r} is defined twice (names are unique across namespaces in a lab)"
+            )
         services[s.name] = s
         if list(s.selector) != ["app"] or s.selector["app"] not in workloads:
             raise SpecError(f"{where}.selector", f"{s.selector} matches no workload (labelled app=<name>)")
-        if s.node_port is not None:
-            if s.type == "ClusterIP":
-                raise SpecError(f"{where}.nodePort", "a ClusterIP Service has no nodePort")
-            lo, hi = NODEPORT_RANGE
-            if not lo <= s.node_port <= hi:
-                raise SpecError(f"{where}.nodePort", f"{s.node_port} is outside the NodePort range {lo}-{hi}")
-            if s.node_port in seen_ports:
-                raise SpecError(f"{where}.nodePort", f"{s.node_port} is already used by {seen_ports[s.node_port]}")
-            seen_ports[s.node_port] = s.name
+        _check_ports(s, where, seen_ports)
         if s.cluster_ip is not None:
             if s.cluster_ip not in spec.service_cidr:
                 raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is outside service_cidr {spec.service_cidr}")
@@ -86,8 +80,12 @@ def check_services(spec: Spec) -> None:
             seen_ips[s.cluster_ip] = s.name
         if s.type == "DNAT" and spec.nat_gateway is None:
             raise SpecError(f"{where}.type", "a DNAT Service needs a nat_gateway")
-        if s.type in ("LoadBalancer", "DNAT") and s.protocol != "TCP":
+        if s.type in ("LoadBalancer", "DNAT") and any(p.protocol != "TCP" for p in s.service_ports()):
             raise SpecError(f"{where}.protocol", f"the lab's {s.type} forwards TCP only")
+        if s.load_balancer_source_ranges and s.type != "LoadBalancer":
+            raise SpecError(f"{where}.loadBalancerSourceRanges", "only a LoadBalancer Service has source ranges")
+        if s.session_affinity_config and s.session_affinity != "ClientIP":
+            raise SpecError(f"{where}.sessionAffinityConfig", "needs sessionAffinity: ClientIP")
     routed: set[tuple[str, str]] = set()
     for i, ing in enumerate(spec.ingresses):
         if (ing.host, ing.path) in routed:
@@ -98,14 +96,17 @@ def check_services(spec: Spec) -> None:
         svc = services.get(ing.service)
         if svc is None:
             raise SpecError(f"ingresses[{i}].service", f"no Service named {ing.service!r}")
-        if svc.type not in ("NodePort", "LoadBalancer") or svc.protocol != "TCP":
+        if svc.type not in ("NodePort", "LoadBalancer") or all(p.protocol != "TCP" for p in svc.service_ports()):
             raise SpecError(
                 f"ingresses[{i}].service",
                 f"{svc.name} must be a TCP NodePort or LoadBalancer Service (a {svc.type} Service is not an "
                 "Ingress backend: the ELB forwards to NodePorts)",
             )
-        if ing.port != svc.port:
-            raise SpecError(f"ingresses[{i}].port", f"{svc.name} listens on {svc.port}, not {ing.port}")
+        ports = [p.port for p in svc.service_ports() if p.protocol == "TCP"]
+        if ing.port not in ports:
+            raise SpecError(
+                f"ingresses[{i}].port", f"{svc.name} listens on {', '.join(map(str, ports))}, not {ing.port}"
+            )
     node_names = {f"node-{i + 1}" for i in range(spec.nodes)}
     bound: set[str] = set()
     for i, node in enumerate(spec.eips):
@@ -130,3 +131,37 @@ def check_services(spec: Spec) -> None:
         sub = spec.intranet.subnet
         if not sub.subnet_of(spec.vpc_cidr) or sub.overlaps(spec.node_subnet):
             raise SpecError("intranet.subnet", f"{sub} must lie inside vpc_cidr and outside node_subnet")
+
+
+def _check_ports(s: Service, where: str, seen_node_ports: dict[int, str]) -> None:
+    """One way of writing the ports; several ports are named, each name and port once (Kubernetes' rules)."""
+    if s.ports:
+        for key, value in (("port", s.port), ("targetPort", s.target_port), ("nodePort", s.node_port)):
+            if value is not None:
+                raise SpecError(f"{where}.{key}", "with a ports list, every port is written in the list")
+        if "protocol" in s.model_fields_set:
+            raise SpecError(f"{where}.protocol", "with a ports list, each port has its own protocol")
+    elif s.port is None:
+        raise SpecError(f"{where}.port", "required key is missing (or write a ports list)")
+    names: set[str] = set()
+    numbers: set[tuple[int, str]] = set()
+    for k, p in enumerate(s.service_ports()):
+        at = f"{where}.ports[{k}]" if s.ports else where
+        if len(s.ports) > 1 and not p.name:
+            raise SpecError(f"{at}.name", "a Service with several ports names each of them")
+        if p.name in names:
+            raise SpecError(f"{at}.name", f"port name {p.name!r} is used twice")
+        if (p.port, p.protocol) in numbers:
+            raise SpecError(f"{at}.port", f"{p.protocol} port {p.port} is used twice")
+        names.add(p.name)
+        numbers.add((p.port, p.protocol))
+        if p.node_port is None:
+            continue
+        if s.type == "ClusterIP":
+            raise SpecError(f"{at}.nodePort", "a ClusterIP Service has no nodePort")
+        lo, hi = NODEPORT_RANGE
+        if not lo <= p.node_port <= hi:
+            raise SpecError(f"{at}.nodePort", f"{p.node_port} is outside the NodePort range {lo}-{hi}")
+        if p.node_port in seen_node_ports:
+            raise SpecError(f"{at}.nodePort", f"{p.node_port} is already used by {seen_node_ports[p.node_port]}")
+        seen_node_ports[p.node_port] = s.name

@@ -260,7 +260,8 @@ def test_paths_of_a_three_node_lab_with_a_bench_service() -> None:
     svc = next(s for s in plan.services if s.name == "bench")
     client, server, ip = found["pod-ClusterIP"]
     assert (client, ip) == ("t-pod-1-1", svc.cluster_ip)
-    assert server == "t-web-1"  # the first endpoint; run_suite serves on all of them
+    first = min(svc.endpoints, key=lambda e: f"{e.ip}:{e.port}")  # kube-proxy's order: by "ip:port" text
+    assert server == f"t-{first.pod}"  # the first endpoint; run_suite serves on all of them
     target, reason = bench_service(plan)
     assert target is not None and reason == ""
     assert (target.port, target.target_port) == (5201, 5201)

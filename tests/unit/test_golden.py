@@ -4,6 +4,8 @@
 - tests/golden/render/<topology>/*: what the kernel is given for it: node-1's iptables-restore batch
   (kube-proxy, ip-masq-agent, return paths), br-int's flows and the ovs-vsctl transaction (tunnel),
   the ELB, NAT gateway and VPC router rules, the security group, nginx.conf;
+- tests/golden/iptables-save/<topology>/node-N.txt: every node's netfilter tables as iptables-save prints
+  them, for the shipped topologies and tests/golden/topologies/kubeproxy.yaml (kube-proxy's special cases);
 - tests/golden/errors/*.yaml: bad topologies, each with the one line the CLI prints beside it (*.txt);
 - tests/golden/schemas/*.json: the JSON Schema of each document README describes.
 
@@ -21,7 +23,7 @@ from lab import documents
 from lab.cli.schema import DOCUMENTS
 from lab.errors import LabError
 from lab.plan import Plan, make_plan
-from lab.render import edge, nginx, nodenet, ovs
+from lab.render import edge, iptsave, nginx, nodenet, ovs
 from lab.topology import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +75,17 @@ def test_rendered(name: str, golden) -> None:
         golden(f"render/{name}/intranet.nft", edge.security_group(plan.edge.intranet_allow))
     if plan.ingresses:
         golden(f"render/{name}/nginx.conf", nginx.config(plan, Path(f"/run/cce-lab/{plan.name}")))
+
+
+@pytest.mark.parametrize(
+    "path", ["topologies/tunnel.yaml", "topologies/vpc.yaml", "tests/golden/topologies/kubeproxy.yaml"]
+)
+def test_iptables_save_form(path: str, golden) -> None:
+    """What iptables-save shows on every node (tests/integration/test_kubeproxy_roundtrip.py holds the kernel to it)."""
+    plan = make_plan(load(ROOT / path), ovs_kernel_available=False)
+    name = Path(path).stem
+    for node in plan.nodes:
+        golden(f"iptables-save/{name}/{node.name}.txt", iptsave.save_form(nodenet.ruleset(plan, node)))
 
 
 def test_error_corpus_is_there() -> None:

@@ -28,6 +28,10 @@ FIXED_CHAINS = {
     "KUBE-MARK-MASQ",
     "KUBE-EXTERNAL-SERVICES",
     "KUBE-FORWARD",
+    "KUBE-FIREWALL",
+    "KUBE-PROXY-FIREWALL",
+    "KUBE-PROXY-CANARY",
+    "KUBE-KUBELET-CANARY",
 }
 BUILTIN_CHAINS = {
     "filter": {"INPUT", "FORWARD", "OUTPUT"},
@@ -341,11 +345,10 @@ def test_client_ip_affinity_uses_recent(n: int) -> None:
     for rule, jump in zip(recent, spread, strict=True):
         sep = _target(jump)
         assert _target(rule) == sep
-        assert f"-m recent --name {sep} " in rule
-        assert "--mask 255.255.255.255 --rsource --rcheck --seconds 10800 --reap" in rule
+        assert f"-m recent --rcheck --seconds 10800 --reap --name {sep} --mask 255.255.255.255 --rsource " in rule
         assert "statistic" not in rule
         (dnat,) = [r for r in nat.chain(sep) if " -j DNAT " in r]
-        assert f"-m recent --name {sep} --mask 255.255.255.255 --rsource --set " in dnat
+        assert f"-m recent --set --name {sep} --mask 255.255.255.255 --rsource " in dnat
 
 
 def test_no_recent_without_affinity() -> None:
@@ -374,7 +377,8 @@ def test_nodeport_without_endpoints_is_rejected_in_external_services() -> None:
     services = [_nodeport("idle", 30099, endpoints=[], cluster_ip="10.247.0.12")]
     flt, nat = _filter(services), _nat(services)
     (reject,) = flt.chain("KUBE-EXTERNAL-SERVICES")
-    assert "-m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30099 " in reject
+    assert reject.startswith("-A KUBE-EXTERNAL-SERVICES -p tcp ")
+    assert "-m addrtype --dst-type LOCAL -m tcp --dport 30099 " in reject
     assert reject.endswith("-j REJECT --reject-with icmp-port-unreachable")
     assert len(flt.chain("KUBE-SERVICES")) == 1
     assert nat.chain("KUBE-NODEPORTS") == []
@@ -383,16 +387,25 @@ def test_nodeport_without_endpoints_is_rejected_in_external_services() -> None:
 
 def test_filter_hooks() -> None:
     flt = _filter([])
-    hooks = {(r.split()[1], _target(r)) for r in flt.rules if not r.startswith("-A KUBE-FORWARD")}
-    assert hooks == {
+    hooks = [(r.split()[1], _target(r)) for r in flt.rules if r.split()[1] in BUILTIN_CHAINS["filter"]]
+    # upstream's order: kube-proxy prepends each jump it ensures, the kubelet appends KUBE-FIREWALL
+    assert hooks == [
+        ("INPUT", "KUBE-PROXY-FIREWALL"),
+        ("INPUT", "KUBE-NODEPORTS"),
         ("INPUT", "KUBE-EXTERNAL-SERVICES"),
+        ("INPUT", "KUBE-FIREWALL"),
+        ("FORWARD", "KUBE-PROXY-FIREWALL"),
         ("FORWARD", "KUBE-FORWARD"),
         ("FORWARD", "KUBE-SERVICES"),
         ("FORWARD", "KUBE-EXTERNAL-SERVICES"),
+        ("OUTPUT", "KUBE-PROXY-FIREWALL"),
         ("OUTPUT", "KUBE-SERVICES"),
-    }
-    portals = [r for r in flt.rules if "service portals" in r]
-    assert len(portals) == 4 and all("--ctstate NEW" in r for r in portals)
+        ("OUTPUT", "KUBE-FIREWALL"),
+    ]
+    portals = [r for r in flt.rules if "portals" in r or "load balancer firewall" in r]
+    assert len(portals) == 7 and all("--ctstate NEW" in r for r in portals)
+    (localnet,) = flt.chain("KUBE-FIREWALL")
+    assert "-d 127.0.0.0/8" in localnet and localnet.endswith("-j DROP")
     # kube-proxy's KUBE-FORWARD: drop INVALID, accept marked and established traffic
     assert [_target(r) for r in flt.chain("KUBE-FORWARD")] == ["DROP", "ACCEPT", "ACCEPT"]
     assert "--ctstate INVALID" in flt.chain("KUBE-FORWARD")[0]
@@ -438,7 +451,7 @@ def test_local_policy_node_without_local_endpoints_drops_the_nodeport() -> None:
     # pods and the node itself still reach the Service; everything else falls through to the DROP
     assert [_target(r) for r in nat.chain(ext)] == [svc, "KUBE-MARK-MASQ", svc]
     (drop,) = [r for r in flt.chain("KUBE-EXTERNAL-SERVICES") if r.endswith("-j DROP")]
-    assert "-m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30082 " in drop
+    assert "-m addrtype --dst-type LOCAL -m tcp --dport 30082 " in drop
     assert "no local endpoints" in drop
 
 
@@ -491,8 +504,10 @@ def test_udp_service_rules_match_udp() -> None:
 @pytest.mark.parametrize("node", ["node-1", "node-2", "node-3"])
 def test_every_jumped_chain_is_declared_in_its_table(node: str) -> None:
     text = kubeproxy.rules(_mixed_services(), node, CONTAINER)
-    assert [s.table for s in _sections(text)] == ["filter", "nat"]
+    assert [s.table for s in _sections(text)] == ["filter", "nat", "mangle"]
     _assert_chains_declared(text)
+    for section in _sections(text):
+        assert {"KUBE-PROXY-CANARY", "KUBE-KUBELET-CANARY"} <= set(section.declared)
 
 
 def test_declaration_check_catches_an_undeclared_chain() -> None:
@@ -600,7 +615,7 @@ def test_mangle_return_paths(model: str, datapath: str, ovs: bool, underlay: str
     node = plan.nodes[2]
     assert plan.underlay_if == underlay
     text = nodenet.ruleset(plan, node)
-    mangles = [s for s in _sections(text) if s.table == "mangle"]
+    mangles = [s for s in _sections(text) if s.table == "mangle" and s.rules]  # kube-proxy's holds canaries only
     fronts = [plan.host(role) for role, on in (("elb", elb), ("nat-gateway", natgw)) if on]
     if not fronts:
         assert mangles == []
@@ -633,9 +648,10 @@ def test_ruleset_starts_with_kube_proxy_and_is_deterministic() -> None:
     plan = make_plan(load(TOPOLOGIES / "tunnel.yaml"))
     node = plan.nodes[0]
     text = nodenet.ruleset(plan, node)
-    assert text.startswith(kubeproxy.rules(plan.services, node.name, plan.container_cidr))
+    assert text.startswith(kubeproxy.rules(plan.services, node.name, plan.container_cidr, node.ip))
     assert text == nodenet.ruleset(plan, node)
-    assert [s.table for s in _sections(text)] == ["filter", "nat", "nat", "mangle"]
+    assert [s.table for s in _sections(text)] == ["filter", "nat", "mangle", "nat", "mangle"]
+    assert all("cce-lab return path, not kube-proxy" in r for r in _sections(text)[-1].rules)
 
 
 @pytest.mark.parametrize(
