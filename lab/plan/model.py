@@ -156,6 +156,8 @@ class IngressPlan:
     node_port: int
     address: str  # the ELB EIP the Internet reaches it on
     vip: str  # the ELB's private VIP
+    tls: bool = False  # HTTPS on INGRESS_TLS_PORT, with a certificate for `host` from the lab's CA
+    plain_http: str = ""  # TLS hosts: "redirect" or "refuse" plain HTTP ("" for a plain host: served)
 
 
 @dataclass(**_FROZEN)
@@ -284,7 +286,8 @@ class IngressSummary:
     path: str
     service: str
     address: str
+    tls: bool = False
 
     @classmethod
     def of(cls, i: IngressPlan) -> IngressSummary:
-        return cls(i.host, i.path, i.service, i.address)
+        return cls(i.host, i.path, i.service, i.address, i.tls)

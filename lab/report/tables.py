@@ -92,7 +92,7 @@ def print_services(console: Console, services: list[ServiceSummary], ingresses: 
     if ingresses:
         table = Table("host", "path", "Service", "address", title="Ingress (ELB, L7)", title_justify="left")
         for i in ingresses:
-            table.add_row(i.host, i.path, i.service, i.address)
+            table.add_row(i.host, i.path, i.service, f"{i.address} (HTTPS)" if i.tls else i.address)
         console.print(table)
 
 

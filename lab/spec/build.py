@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from lab.errors import SpecError
 from lab.spec.model import DNS_LABEL, NESTED, PORT_NAME, Spec
 from lab.spec.rules import check_planes, check_services
+from lab.spec.tlsrules import check_ingress_tls
 
 
 def _shown(value: Any) -> str:
@@ -59,4 +60,5 @@ def build_spec(data: Any) -> Spec:
             raise _first_error(exc) from None
     check_planes(spec)
     check_services(spec)
+    check_ingress_tls(spec)
     return spec

@@ -136,6 +136,10 @@ class Ingress(_Strict):
     path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/-]*$")
     service: str
     port: Port
+    tls: bool = Field(default=False, description="HTTPS on the ELB's port 443 with a certificate from the lab's CA")
+    plain_http: Literal["redirect", "refuse"] | None = Field(
+        default=None, description="TLS hosts: plain HTTP is redirected to https:// (301, default) or refused (403)"
+    )
 
 
 class NatGateway(_Strict):

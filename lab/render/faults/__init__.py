@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.plan.model import Plan
-from lab.render.faults import cluster, edge, network
+from lab.render.faults import cluster, edge, ingress, network
 from lab.render.faults.fault import Command, Fault, matches
 
 __all__ = ["BUILDERS", "Command", "Fault", "applicable", "fault", "matches"]
@@ -41,6 +41,10 @@ BUILDERS: dict[str, tuple[Callable[[Plan, Path], Fault], tuple[str, ...]]] = {
     "eip-unbound": (edge.eip_unbound, ALL),
     "elb-local-wrong-node": (edge.elb_local_wrong_node, ALL),
     "sg-no-containers": (edge.sg_no_containers, VPC),
+    "ingress-cert-wrong-host": (ingress.cert_wrong_host, ALL),
+    "ingress-no-forwarded-proto": (ingress.no_forwarded_proto, ALL),
+    "ingress-no-default-tls-server": (ingress.no_default_tls_server, ALL),
+    "ingress-plain-http-served": (ingress.plain_http_served, ALL),
 }
 
 
