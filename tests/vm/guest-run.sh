@@ -50,6 +50,11 @@ for node in plan.nodes:
         sys.exit(1)
 print("IPVS tables of", len(plan.nodes), "nodes equal the plan's")
 PY
+        .venv/bin/cce-lab explain web --lab "$name" | tee /tmp/explain.txt
+        grep -q "chose a real server" /tmp/explain.txt && grep -q "real server 172.16" /tmp/explain.txt \
+            || { echo "explain shows no IPVS real server"; RC=1; }
+        .venv/bin/cce-lab trace pod-1-1 web --lab "$name" | tee /tmp/trace.txt
+        grep -q "IPVS: TCP" /tmp/trace.txt || { echo "trace shows no IPVS connection entry"; RC=1; }
     fi
     .venv/bin/cce-lab check "$name"; rc=$?
     stage "check $name (rc=$rc)"; [ $rc -eq 0 ] || RC=1
