@@ -10,7 +10,6 @@ server's certificate names no host a client asks for).
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 import time
@@ -34,24 +33,6 @@ class Exchange:
 
 def _names(cert: dict) -> list[str]:
     return [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
-
-
-def _parse(raw: bytes, where: str, t0: float) -> tuple[probe.Http, dict[str, str]]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        status = int(lines[0].split(" ", 2)[1])
-    except (IndexError, ValueError):
-        return probe.Http(None, {}, f"{where}: not an HTTP answer", time.monotonic() - t0), {}
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-    text = body.decode(errors="replace").strip()
-    try:
-        data = json.loads(text) if text.startswith("{") else {}
-    except ValueError:
-        data = {}
-    seconds = time.monotonic() - t0
-    detail = f"HTTP {status} in {seconds * 1000:.1f} ms" + (f": {text[:60]}" if status != 200 else "")
-    return probe.Http(status, data, detail, seconds), headers
 
 
 def request(
@@ -99,5 +80,5 @@ def request(
     finally:
         if sock is not None:
             sock.close()
-    answer, headers = _parse(b"".join(chunks), where, t0)
+    answer, headers = probe.parse_answer(b"".join(chunks), where, t0)
     return Exchange(answer, headers, names, tls_version=version)
