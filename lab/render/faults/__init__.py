@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.plan.model import Plan
-from lab.render.faults import cluster, edge, network
+from lab.render.faults import cluster, edge, netpol, network
 from lab.render.faults.fault import Command, Fault, matches
 
-__all__ = ["BUILDERS", "Command", "Fault", "applicable", "fault", "matches"]
+__all__ = ["BUILDERS", "NEEDS", "Command", "Fault", "applicable", "fault", "matches"]
 
 OVS = ("ovs-userspace", "ovs-kernel")
 TUNNEL = (*OVS, "linux-vxlan")
@@ -41,11 +41,22 @@ BUILDERS: dict[str, tuple[Callable[[Plan, Path], Fault], tuple[str, ...]]] = {
     "eip-unbound": (edge.eip_unbound, ALL),
     "elb-local-wrong-node": (edge.elb_local_wrong_node, ALL),
     "sg-no-containers": (edge.sg_no_containers, VPC),
+    "netpol-allow-all": (netpol.allow_all, OVS),
+    "netpol-deny-all": (netpol.deny_all, OVS),
+}
+# Faults that need a lab of some shape besides its datapath (a lab without it is not offered them).
+NEEDS: dict[str, Callable[[Plan], bool]] = {
+    "netpol-allow-all": lambda plan: bool(plan.network_policies),
+    "netpol-deny-all": lambda plan: bool(plan.network_policies),
 }
 
 
 def applicable(plan: Plan) -> list[str]:
-    return [name for name, (_, datapaths) in BUILDERS.items() if plan.datapath in datapaths]
+    return [
+        name
+        for name, (_, datapaths) in BUILDERS.items()
+        if plan.datapath in datapaths and NEEDS.get(name, lambda _: True)(plan)
+    ]
 
 
 def fault(plan: Plan, name: str, rundir: Path) -> Fault:
@@ -55,4 +66,6 @@ def fault(plan: Plan, name: str, rundir: Path) -> Fault:
     build, datapaths = BUILDERS[name]
     if plan.datapath not in datapaths:
         raise ValueError(f"fault {name} applies to {', '.join(datapaths)}, not {plan.datapath}")
+    if not NEEDS.get(name, lambda _: True)(plan):
+        raise ValueError(f"fault {name} does not apply to this lab (it has no NetworkPolicy)")
     return build(plan, rundir)
