@@ -91,3 +91,14 @@ def admits(plan: Plan, source: str, pod: str, protocol: str = "TCP", port: int |
         and (not r.ports or any(port_matches(s, protocol, number) for s in r.ports))
         for r in rules
     )
+
+
+def why_denied(plan: Plan, source: str, pod: str) -> str:
+    """The policies that isolate `pod`, in words (trace's drop reason); "" when none selects it."""
+    selecting = [f"{p.namespace}/{p.name}" for p in plan.network_policies if pod in p.pods]
+    if not selecting:
+        return ""
+    return (
+        f"NetworkPolicy {', '.join(selecting)} selects {pod} (default-deny for ingress) and no rule admits "
+        f"{source} with this protocol and port"
+    )

@@ -38,6 +38,10 @@ def test_tunnel_lab_enforces_its_policies(tmp_path_factory) -> None:
         assert cross_ns.status is None  # another namespace, no rule admits it
         from_dev = probe.http(pods["tool-1"].netns, pods["api-1"].ip, 8080, timeout=2)
         assert from_dev.status == 200 and from_dev.answered_by == "api-1"  # namespaceSelector env=dev
+        # trace names the flow that dropped it and the policy behind it
+        traced = cli("trace", "pod-2-1", "db-1", "--proto", "tcp", "--port", "8080", "--lab", name, timeout=60)
+        assert "table 3. ip,nw_dst=" + pods["db-1"].ip + ", priority 100; drop" in " ".join(traced.stdout.split())
+        assert "NetworkPolicy default/db-from-api selects db-1" in " ".join(traced.stdout.split())
         # CCE: a node always reaches its own pods, whatever the policies
         node = plan.node(pods["db-1"].node)
         assert probe.tcp(node.netns, pods["db-1"].netns, pods["db-1"].ip).ok
