@@ -115,3 +115,24 @@ def test_vpc_refuses_and_tunnel_linux_vxlan_refuses() -> None:
         _plan(_db([]), model="vpc")
     with pytest.raises(SpecError, match="linux-vxlan has no OVS"):
         _plan(_db([]), datapath="linux-vxlan")
+
+
+def test_check_rows_of_the_shipped_netpol_topology() -> None:
+    """Per policy and selected pod: an admitted source, then one no rule admits on the pod's node and one across."""
+    from lab.observe import netpol as rows_of
+    from lab.topology import load
+
+    plan = make_plan(load(Path(__file__).resolve().parents[2] / "topologies/netpol.yaml"), ovs_kernel_available=False)
+    rows = [(s, src.name, pod.name) for pol in plan.network_policies for s, src, pod in rows_of.rows(plan, pol)]
+    assert [s for s, _, _ in rows] == [
+        "NetworkPolicy default/db-from-api: allowed api-1 -> db-1",
+        "NetworkPolicy default/db-from-api: not allowed pod-1-1 -> db-1 (same node)",
+        "NetworkPolicy default/db-from-api: not allowed pod-2-1 -> db-1 (other node)",
+        "NetworkPolicy default/db-from-api: allowed api-1 -> db-2",
+        "NetworkPolicy default/db-from-api: not allowed pod-2-1 -> db-2 (same node)",
+        "NetworkPolicy default/db-from-api: not allowed pod-1-1 -> db-2 (other node)",
+        "NetworkPolicy default/api-from-dev: allowed tool-1 -> api-1",
+        "NetworkPolicy default/api-from-dev: not allowed pod-1-1 -> api-1 (same node)",
+        "NetworkPolicy default/api-from-dev: not allowed pod-2-1 -> api-1 (other node)",
+    ]
+    assert all(admits(plan, src, pod) == (": allowed " in s) for s, src, pod in rows)

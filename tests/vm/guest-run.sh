@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside the reference VM at boot (vm-test.service). Provisions the guest with the
 # same playbook as `make setup`, then builds the tunnel model on the OVS *kernel*
-# datapath and the VPC model, each checked. Exit code = result; log on the share.
+# datapath, the VPC model and the NetworkPolicy topology (kernel datapath), each checked. Exit code = result; log on the share.
 set -u
 T0=$(date +%s%3N)
 stage() { local ms=$(( $(date +%s%3N) - T0 )); printf '== STAGE %-34s %6d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000)); }
@@ -37,5 +37,8 @@ run_topology() {  # FILE NAME
 sed 's/^datapath: .*/datapath: ovs-kernel/' topologies/tunnel.yaml > /tmp/tunnel-ovs-kernel.yaml
 run_topology /tmp/tunnel-ovs-kernel.yaml tunnel
 run_topology topologies/vpc.yaml vpc
+# NetworkPolicy flows (conntrack zone 2) on the kernel datapath: nf_conntrack, not the userspace tracker
+sed 's/^datapath: .*/datapath: ovs-kernel/' topologies/netpol.yaml > /tmp/netpol-ovs-kernel.yaml
+run_topology /tmp/netpol-ovs-kernel.yaml netpol
 echo "RESULT RC=$RC"
 exit $RC
