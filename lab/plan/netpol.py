@@ -12,9 +12,12 @@ br-int is never filtered (the render's job).
 
 from __future__ import annotations
 
+from lab.errors import SpecError
 from lab.plan.model import Plan, Pod, PolicyPlan, PolicyRule
 from lab.spec.model import LabelSelector, NetworkPolicy, PolicyPeer, Spec
 from lab.spec.netpolrules import namespaces
+
+MAX_POLICY_FLOWS = 100_000  # per node: the render writes one flow per (source pod, port, selected pod)
 
 
 def pod_identity(spec: Spec, pod: Pod) -> tuple[str, dict[str, str]]:
@@ -63,7 +66,25 @@ def plan_network_policies(spec: Spec, pods: list[Pod]) -> list[PolicyPlan]:
                 admitted |= _peer_pods(peer, pol.namespace, ns_labels, ident)
             rules.append(PolicyRule([n for n in order if n in admitted], not rule.from_, _ports(pol, j)))
         plans.append(PolicyPlan(pol.name, pol.namespace, selected, rules))
+    _check_flow_budget(plans, pods)
     return plans
+
+
+def _check_flow_budget(plans: list[PolicyPlan], pods: list[Pod]) -> None:
+    """Counted before anything is rendered: rules naming many pods, on many selected pods, multiply."""
+    node_of = {p.name: p.node for p in pods}
+    per_node: dict[str, int] = {}
+    for pol in plans:
+        cost = sum(1 if r.any_source else len(r.sources) * max(1, len(r.ports)) for r in pol.rules)
+        for name in pol.pods:
+            per_node[node_of[name]] = per_node.get(node_of[name], 0) + cost
+    node, flows = max(per_node.items(), key=lambda kv: kv[1], default=("", 0))
+    if flows > MAX_POLICY_FLOWS:
+        raise SpecError(
+            "network_policies",
+            f"{node}'s br-int would need {flows} policy flows (one per source pod, port and selected pod); "
+            f"the lab renders at most {MAX_POLICY_FLOWS} per node: select fewer pods or sources",
+        )
 
 
 def rules_for(plan: Plan, pod: str) -> list[PolicyRule] | None:

@@ -43,7 +43,7 @@ def _match(proto_port: str) -> str:
 def allow_flows(plan: Plan, pod: Pod) -> list[str]:
     """Table 3: one flow per (source pod, port) some rule admits to `pod` (the union of its policies)."""
     ips = {p.name: p.ip for p in plan.pods}
-    seen: list[str] = []
+    seen: dict[str, None] = {}  # ordered, and a rule repeated by another policy is written once
     for rule in rules_for(plan, pod.name) or []:
         sources = [""] if rule.any_source else [f",nw_src={ips[s]}" for s in rule.sources if s != pod.name]
         for src in sources:
@@ -52,9 +52,8 @@ def allow_flows(plan: Plan, pod: Pod) -> list[str]:
                     f"table={POLICY_TABLE},priority={ALLOW_PRIORITY},{match}{src},nw_dst={pod.ip},"
                     f"actions=ct(commit,zone={POLICY_ZONE}),{deliver(pod)}"
                 )
-                if flow not in seen:
-                    seen.append(flow)
-    return seen
+                seen[flow] = None
+    return list(seen)
 
 
 def redirect_flow(pod: Pod) -> str:
