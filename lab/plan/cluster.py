@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from lab.errors import SpecError
 from lab.plan.edge import plan_edge, subnet_extras
 from lab.plan.model import Capacity, Host, Limit, Node, Plan, Pod, Route
+from lab.plan.netpol import plan_network_policies
 from lab.plan.services import plan_ingresses, plan_services
 from lab.spec import VXLAN_OVERHEAD, WORKLOAD_PORT, Spec
 
@@ -260,4 +261,5 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None, ipvs_missing
         ingresses=plan_ingresses(spec, edge, services),
         edge=edge,
         kube_proxy_mode=spec.kube_proxy_mode,
+        network_policies=plan_network_policies(spec, pods),
     )

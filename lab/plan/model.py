@@ -161,6 +161,25 @@ class IngressPlan:
 
 
 @dataclass(**_FROZEN)
+class PolicyRule:
+    """One ingress rule resolved: the pods it admits (or every source) on its ports ("TCP/8080", "UDP"; none: all)."""
+
+    sources: list[str]  # pod names
+    any_source: bool
+    ports: list[str]
+
+
+@dataclass(**_FROZEN)
+class PolicyPlan:
+    """A NetworkPolicy resolved to pods: those it selects (default-deny for ingress) and what its rules admit."""
+
+    name: str
+    namespace: str
+    pods: list[str]
+    rules: list[PolicyRule]
+
+
+@dataclass(**_FROZEN)
 class Edge:
     """The world around the cluster: its hosts and how the VPC treats them."""
 
@@ -202,6 +221,7 @@ class Plan:
     ingresses: list[IngressPlan] = field(default_factory=list)
     kube_proxy_mode: str = "iptables"  # or "ipvs"
     schema_version: int = PLAN_SCHEMA_VERSION
+    network_policies: list[PolicyPlan] = field(default_factory=list)
 
     @property
     def hosts(self) -> list[Host]:

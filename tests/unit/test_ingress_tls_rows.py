@@ -111,6 +111,6 @@ def test_refuse_expects_403(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_parse_reads_status_headers_and_json() -> None:
     raw = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLocation: x\r\n\r\n{"hostname": "web-1"}'
-    answer, headers = tlsprobe._parse(raw, "here", 0.0)
+    answer, headers = probe.parse_answer(raw, "here", 0.0)
     assert answer.ok and answer.answered_by == "web-1" and headers["location"] == "x"
-    assert tlsprobe._parse(b"garbage", "here", 0.0)[0].status is None
+    assert probe.parse_answer(b"garbage", "here", 0.0)[0].status is None

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Runs inside the reference VM at boot (vm-test.service). Provisions the guest with the
 # same playbook as `make setup`, then builds the tunnel model on the OVS *kernel*
-# datapath and the VPC model, each checked, and both again with kube-proxy in IPVS
-# mode (this guest's kernel has IPVS; the CI host's has not). Exit code = result;
-# log on the share.
+# datapath, the VPC model and the NetworkPolicy topology (kernel datapath), each checked, and
+# the two models again with kube-proxy in IPVS mode (this guest's kernel has IPVS; the CI
+# host's has not). Exit code = result; log on the share.
 set -u
 T0=$(date +%s%3N)
 stage() { local ms=$(( $(date +%s%3N) - T0 )); printf '== STAGE %-34s %6d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000)); }
@@ -64,6 +64,9 @@ PY
 sed 's/^datapath: .*/datapath: ovs-kernel/' topologies/tunnel.yaml > /tmp/tunnel-ovs-kernel.yaml
 run_topology /tmp/tunnel-ovs-kernel.yaml tunnel
 run_topology topologies/vpc.yaml vpc
+# NetworkPolicy flows (conntrack zone 2) on the kernel datapath: nf_conntrack, not the userspace tracker
+sed 's/^datapath: .*/datapath: ovs-kernel/' topologies/netpol.yaml > /tmp/netpol-ovs-kernel.yaml
+run_topology /tmp/netpol-ovs-kernel.yaml netpol
 ipvs() { sed "s/^name: .*/name: $2/" "$1"; echo "kube_proxy_mode: ipvs"; }
 ipvs /tmp/tunnel-ovs-kernel.yaml tunipvs > /tmp/tunnel-ipvs.yaml
 ipvs topologies/vpc.yaml vpcipvs > /tmp/vpc-ipvs.yaml
