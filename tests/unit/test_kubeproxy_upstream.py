@@ -21,7 +21,10 @@ WEB = {"name": "web", "replicas": 3}
 SOLO = {"name": "solo", "replicas": 1}
 
 
-def _plan(*services: dict, workloads: tuple[dict, ...] = (WEB, SOLO), nodes: int = 3) -> Plan:
+STORE = {"name": "store", "replicas": 2, "namespace": "shop"}
+
+
+def _plan(*services: dict, workloads: tuple[dict, ...] = (WEB, SOLO, STORE), nodes: int = 3) -> Plan:
     data = {"name": "u", "model": "tunnel", "nodes": nodes, "pods_per_node": 1, "workloads": list(workloads)}
     return make_plan(build_spec({**data, "services": list(services)}), ovs_kernel_available=False)
 
@@ -47,7 +50,7 @@ def test_named_ports_in_a_namespace_name_the_chains_and_comments() -> None:
         {
             "name": "shop",
             "namespace": "shop",
-            "selector": {"app": "web"},
+            "selector": {"app": "store"},
             "ports": [{"name": "http", "port": 80}, {"name": "metrics", "port": 9100, "targetPort": 9100}],
         }
     )
