@@ -46,17 +46,19 @@ def root_snapshot() -> dict:
     routes = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("route", "show", "table", "all"))
     rules = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("rule"))
     netns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
-    procs = set()
+    found: dict[int, tuple[str, int]] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
             lab_owned = "/run/cce-lab/" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
         # An exited daemon stays a zombie until PID 1 collects it: it no longer runs.
         if (comm in WATCHED or lab_owned) and state != "Z":
-            procs.add((int(pid), comm))
+            found[int(pid)] = (comm, int(ppid))
+    # A daemon's workers (nginx's, which `nginx -s reload` replaces) count by their parent, not by PID.
+    procs = {(ppid, f"{comm} worker") if ppid in found else (pid, comm) for pid, (comm, ppid) in found.items()}
     state = sorted(os.listdir("/run/cce-lab")) if os.path.isdir("/run/cce-lab") else []
     sysctls = {}
     for key in SYSCTLS:

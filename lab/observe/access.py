@@ -42,7 +42,7 @@ def _requests_with_proof(
     """`count` requests to ip:port, and how many new connections each node's NodePort rule saw meanwhile."""
     assert svc.node_port
     before = _nodeport_hits(plan, svc.node_port)
-    answers = parallel(list(range(count)), lambda _: probe.http(client_ns, ip, port))
+    answers = parallel(list(range(count)), lambda _: probe.http(client_ns, ip, port, timeout=probe.BURST_TIMEOUT))
     after = _nodeport_hits(plan, svc.node_port)
     return answers, {n: after[n] - before[n] for n in after if after[n] > before[n]}
 

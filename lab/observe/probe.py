@@ -76,6 +76,11 @@ class Http:
         return str(self.data.get("client", "")).rsplit(":", 1)[0]
 
 
+# A burst of requests (spreading, an ELB reaching every backend) shares the CPU with every other row:
+# on a loaded 2-core host a healthy answer can take longer than one probe's usual 2 s.
+BURST_TIMEOUT = 5.0
+
+
 def http(src_ns: str, ip: str, port: int, path: str = "/whoami", host: str | None = None, timeout: float = 2.0) -> Http:
     """GET `path` from `ip:port`, from a socket opened in `src_ns` (no curl, no process)."""
     t0 = time.monotonic()

@@ -64,7 +64,10 @@ def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
     endpoints = [e.pod for e in svc.endpoints]
     n = verdicts.spread_requests(len(endpoints))
     counts = Counter(
-        r.answered_by for r in parallel(list(range(n)), lambda _: probe.http(client.netns, svc.cluster_ip, svc.port))
+        r.answered_by
+        for r in parallel(
+            list(range(n)), lambda _: probe.http(client.netns, svc.cluster_ip, svc.port, timeout=probe.BURST_TIMEOUT)
+        )
     )
     ok, detail = verdicts.spread(counts, endpoints)
     expected = "uniform over every endpoint"
