@@ -61,7 +61,10 @@ def router_and_nics(plan: Plan) -> None:
         configure(node.netns, "eth0", node.ip, prefixlen, mtu=plan.mtu, routes=default)
     for host in plan.hosts:
         if host.router_if:  # ECS, ELB, NAT gateway: hosts in the node subnet
-            configure(host.netns, "eth0", host.ip, prefixlen, mtu=plan.mtu, routes=default)
+            configure(host.netns, "eth0", host.source_ip, prefixlen, mtu=plan.mtu, routes=default)
+            if host.backend_ip:  # the VIP second: the first address is what the host's own traffic leaves from
+                with netns.iproute(host.netns) as ipr:
+                    ipr.addr("add", index=link_index(ipr, "eth0"), address=host.ip, prefixlen=prefixlen)
 
 
 def pods(plan: Plan) -> None:

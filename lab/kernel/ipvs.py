@@ -72,18 +72,3 @@ def program(ns: str, servers: list[VirtualServer]) -> None:
                 sock.dest("del", service=svc, dest=dests[real])
             for ip, port in set(v.reals) - dests.keys():
                 sock.dest("add", service=svc, dest=IPVSDest(addr=ip, port=port, fwd_method=MASQUERADE, weight=1))
-
-
-def connections(ns: str) -> dict[str, int]:
-    """Connections each virtual server ("tcp 192.168.0.2:30080") has taken in so far: IPVS's own counter."""
-    with netns.inside(ns):
-        sock = IPVS()
-    counts = {}
-    with sock:
-        for msg in sock.service("dump"):
-            attrs = msg.get("IPVS_CMD_ATTR_SERVICE")
-            svc = IPVSService.from_message(msg)
-            stats = attrs.get("IPVS_SVC_ATTR_STATS") if attrs else None
-            proto = {v: k for k, v in PROTOCOLS.items()}.get(svc["protocol"], str(svc["protocol"]))
-            counts[f"{proto} {svc['addr']}:{svc['port']}"] = int(stats.get("IPVS_STATS_ATTR_CONNS", 0)) if stats else 0
-    return counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lab.kernel import ipvs, netns, procs
+from lab.kernel import netns, procs
 
 _COUNTED = re.compile(r"^\[(\d+):\d+\] (-A (\S+) .*)$")
 
@@ -29,8 +29,14 @@ def nodeport_connections(ns: str, node_port: int, protocol: str = "tcp") -> int:
 
 
 def ipvs_connections(ns: str, virtual_server: str) -> int:
-    """Connections the IPVS virtual server ("tcp 192.168.0.2:30080") in `ns` has taken in so far."""
-    return ipvs.connections(ns).get(virtual_server, 0)
+    """Connections the IPVS virtual server ("tcp 192.168.0.2:30080") in `ns` has taken in so far, as
+    `ipvsadm -L -n --stats --exact` counts them."""
+    out = procs.run(ns, ["ipvsadm", "-L", "-n", "--stats", "--exact"]).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) > 2 and f"{fields[0].lower()} {fields[1]}" == virtual_server:
+            return int(fields[2])
+    return 0
 
 
 def _hex_ip(h: str) -> str:

@@ -29,6 +29,9 @@ def subnet_extras(spec: Spec) -> list[str]:
     """Roles that take a node-subnet address, from the top of the subnet down."""
     roles = ["ecs"] if spec.ecs else []
     roles += ["elb"] if needs_elb(spec) else []
+    # IPVS binds the ELB's VIP on every node's kube-ipvs0: the ELB then reaches the nodes from an address
+    # of its own, as a cloud ELB does from its backend subnet (a source that is a node's own address is dropped)
+    roles += ["elb-backend"] if needs_elb(spec) and spec.kube_proxy_mode == "ipvs" else []
     roles += ["nat-gateway"] if spec.nat_gateway else []
     return roles
 
@@ -39,6 +42,9 @@ def plan_edge(spec: Spec, top: list[IPv4Address], extras: list[str]) -> Edge:
     hosts: list[Host] = []
     for j, role in enumerate(extras):
         ip = top[j]
+        if role == "elb-backend":
+            hosts = [replace(h, backend_ip=str(ip)) if h.role == "elb" else h for h in hosts]
+            continue
         mac = "0e:5a:" + ":".join(f"{b:02x}" for b in ip.packed)
         short = {"nat-gateway": "natgw"}.get(role, role)
         eip = {"elb": str(ELB_EIP), "nat-gateway": str(NAT_EIP)}.get(role, "") if spec.internet else ""

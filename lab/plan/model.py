@@ -53,6 +53,12 @@ class Host:
     router_if: str = ""  # its port on the VPC router's subnet bridge (hosts in the node subnet)
     eip: str = ""  # its EIP, if it has one (ELB, NAT gateway)
     mac: str = ""  # fixed MAC of its eth0 (nodes send replies back to the ELB / NAT gateway by it)
+    backend_ip: str = ""  # ELB in IPVS mode: the address it reaches the nodes from (its VIP is on every node)
+
+    @property
+    def source_ip(self) -> str:
+        """The address this host's own traffic to the nodes comes from."""
+        return self.backend_ip or self.ip
 
 
 @dataclass(**_FROZEN)

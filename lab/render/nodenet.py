@@ -20,18 +20,13 @@ RETURN_PATH_MASK = 0x300
 RETURN_PATHS = {"elb": (0x100, 110), "nat-gateway": (0x200, 120)}  # role -> (connmark bit, route table)
 
 
-def return_hop(mark: int) -> str:
-    """A link-local next hop standing for a front whose own address a node holds (IPVS binds the ELB's VIP)."""
-    return f"169.254.255.{mark >> 8}"
-
-
 def return_paths(plan: Plan) -> list[tuple[str, str, int, int]]:
     """(MAC, IP, connmark bit, route table) of each front that NATs only the destination."""
     result = []
     for role, (mark, table) in RETURN_PATHS.items():
         host = plan.host(role)
         if host:
-            result.append((host.mac, host.ip, mark, table))
+            result.append((host.mac, host.source_ip, mark, table))
     return result
 
 
