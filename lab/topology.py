@@ -96,6 +96,7 @@ def run_script(path: Path, params: dict[str, str]) -> Any:
         try:
             kind, value = recv.recv()
         except EOFError:
+            child.join(2)  # the pipe closes as the child dies, a moment before it can be reaped
             raise SpecError(
                 "topology", f"{path}: the script died without a result (exit code {child.exitcode})"
             ) from None

@@ -24,13 +24,19 @@ from lab.spec import Spec
 
 
 def plan_for_up(spec: Spec) -> Plan:
-    """The plan `up` builds: `datapath: auto` resolved against this host (loading the OVS module where it can)."""
+    """The plan `up` builds: `datapath: auto` resolved against this host (loading the OVS module where it can),
+    and IPVS mode refused on a host without IPVS."""
     ovs_kernel = None
     if spec.model == "tunnel" and spec.datapath == "auto":
         from lab.datapaths.ovs import kernel_available
 
         ovs_kernel = kernel_available(load=True)
-    return make_plan(spec, ovs_kernel)
+    ipvs_missing = None
+    if spec.kube_proxy_mode == "ipvs":
+        from lab.kernel.ipvs import missing
+
+        ipvs_missing = missing()
+    return make_plan(spec, ovs_kernel, ipvs_missing)
 
 
 def up(plan: Plan, progress: Progress = quiet) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lab.apply import tls
 from lab.kernel import procs
 from lab.kernel.journal import Journal
 from lab.plan.model import Plan
@@ -13,10 +14,11 @@ NGINX_TITLE = "nginx: master process"
 def start(plan: Plan, journal: Journal) -> None:
     elb = plan.host("elb")
     assert elb
-    conf = journal.dir / "nginx.conf"
+    tls.make(plan, journal)  # the certificates nginx.conf names, before nginx reads it
+    conf = journal.dir / nginx.CONF
     (journal.dir / "nginx-tmp").mkdir(exist_ok=True)
     conf.write_text(nginx.config(plan, journal.dir))
     pidfile = journal.dir / "nginx.pid"
     # nginx retitles itself: its master is recognised by title and configuration path, not by --pidfile=
     journal.add(pidfile=str(pidfile), title=NGINX_TITLE, marker=f"-c {conf}")
-    procs.run(elb.netns, ["nginx", "-e", str(journal.dir / "nginx-error.log"), "-c", str(conf)])
+    procs.run(elb.netns, ["nginx", "-e", str(journal.dir / nginx.ERROR_LOG), "-c", str(conf)])

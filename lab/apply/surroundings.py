@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from ipaddress import IPv4Network
 
+from pyroute2.netlink.rtnl.ndmsg import NUD_PERMANENT
+from pyroute2.netlink.rtnl.rtmsg import RTNH_F_ONLINK
+
 from lab.apply import ingress, kubeproxy, workloads
 from lab.errors import LabError
 from lab.kernel import netns, procs
@@ -19,7 +22,7 @@ from lab.plan.edge import NAT_UPLINK, UPLINK
 from lab.plan.model import Plan
 from lab.progress import Progress
 from lab.render import edge as rules
-from lab.render import nodenet
+from lab.render import ipvs, nodenet
 
 EIP_TABLE = 100  # VPC router: hosts with an EIP leave through the Internet uplink
 
@@ -139,11 +142,18 @@ def _elb(plan: Plan) -> None:
 def _nodes(plan: Plan) -> None:
     """kube-proxy's rules, pod egress masquerade, and return paths through ELB / NAT gateway."""
     paths = nodenet.return_paths(plan)
+    on_dummy = set(ipvs.dummy_addresses(plan)) if plan.kube_proxy_mode == "ipvs" else set()
     for node in plan.nodes:
         kubeproxy.program(plan, node, fresh=True)
         with netns.iproute(node.netns) as ipr:
-            for _mac, ip, mark, table in paths:
-                ipr.route("add", dst="0.0.0.0/0", gateway=ip, table=table)
+            for mac, ip, mark, table in paths:
+                if ip in on_dummy:  # IPVS holds the ELB's VIP on kube-ipvs0: reach the ELB by its MAC
+                    dev = link_index(ipr, plan.underlay_if)
+                    hop = nodenet.return_hop(mark)
+                    ipr.neigh("add", dst=hop, lladdr=mac, ifindex=dev, state=NUD_PERMANENT)
+                    ipr.route("add", dst="0.0.0.0/0", gateway=hop, oif=dev, flags=RTNH_F_ONLINK, table=table)
+                else:
+                    ipr.route("add", dst="0.0.0.0/0", gateway=ip, table=table)
                 ipr.rule("add", fwmark=mark, fwmask=mark, table=table, priority=100)
 
 

@@ -7,6 +7,7 @@ import json
 
 from lab import documents
 from lab.cli.console import out, spec_of, topology_args
+from lab.kernel.ipvs import missing as ipvs_missing
 from lab.plan import make_plan
 from lab.report import tables
 
@@ -20,7 +21,9 @@ def add(sub) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    plan = make_plan(spec_of(a.file, a.param))  # `datapath: auto` stays auto: nothing probes the host here
+    spec = spec_of(a.file, a.param)
+    # `datapath: auto` stays auto (nothing probes OVS here); IPVS is looked for, since no datapath stands in for it
+    plan = make_plan(spec, ipvs_missing=ipvs_missing() if spec.kube_proxy_mode == "ipvs" else None)
     if a.json:
         print(json.dumps(documents.dump(plan), indent=2))
     else:

@@ -3,7 +3,8 @@
 HTTP/1.1, one request per connection (`Connection: close`), GET or HEAD. The
 route is the LAST path segment, so an Ingress may forward `/app1/whoami`:
 `hostname` (the target's name), `clientip` (peer `IP:PORT` as the socket saw
-it), `whoami` (JSON: hostname, client, xff, host, path). A path of at most one
+it), `whoami` (JSON: hostname, client, xff, proto, host, path: xff and proto are the
+X-Forwarded-For and X-Forwarded-Proto headers an Ingress adds). A path of at most one
 segment with no route name (`/`, `/app1`, `/app1/`) means `hostname`; any other
 path is 404. UDP datagrams `hostname`, `clientip`, `whoami` get the same answers.
 """
@@ -25,14 +26,20 @@ def peer_text(peer: tuple) -> str:
 
 
 def answer(
-    name: str, route: str, client: str, xff: str | None = None, host: str | None = None, path: str | None = None
+    name: str,
+    route: str,
+    client: str,
+    xff: str | None = None,
+    host: str | None = None,
+    path: str | None = None,
+    proto: str | None = None,
 ) -> tuple[bytes, str]:
     """Body and content type for a route: shared by HTTP and UDP so both tell the same story."""
     if route == "hostname":
         return name.encode(), "text/plain; charset=utf-8"
     if route == "clientip":
         return client.encode(), "text/plain; charset=utf-8"
-    doc = {"hostname": name, "client": client, "xff": xff, "host": host, "path": path}
+    doc = {"hostname": name, "client": client, "xff": xff, "proto": proto, "host": host, "path": path}
     return json.dumps(doc).encode(), "application/json"
 
 
@@ -100,7 +107,9 @@ def http_reply(name: str, peer: str, head: bytes) -> bytes:
     route = route_of(req.path)
     if route is None:
         return response(404, f"not found: {req.path} (routes: / {' '.join(ROUTES)})\n".encode(), head_only=head_only)
-    body, ctype = answer(name, route, peer, req.headers.get("x-forwarded-for"), req.headers.get("host"), req.path)
+    headers = req.headers
+    xff, proto = headers.get("x-forwarded-for"), headers.get("x-forwarded-proto")
+    body, ctype = answer(name, route, peer, xff, headers.get("host"), req.path, proto)
     return response(200, body, ctype, head_only=head_only)
 
 

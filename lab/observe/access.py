@@ -5,7 +5,8 @@ Every probe is a real HTTP exchange with the netexec server in a pod (or the
 Internet / intranet server), so each row can say which pod answered and
 which source address arrived (DESIGN.md "Access scenarios"). Which node an
 ELB or the NAT gateway handed a connection to is proven by that node's own
-counters (its KUBE-NODEPORTS rule), not by an address every node shares.
+counters (its KUBE-NODEPORTS rule, or in IPVS mode its NodePort virtual
+server), not by an address every node shares.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lab.apply import changes
-from lab.observe import counters, probe, services, verdicts
+from lab.observe import counters, probe, services, tls, verdicts
 from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckResult, controlled
 from lab.observe.services import answered_by_workload, http_row, served
 from lab.plan.cluster import POD_GATEWAY
-from lab.plan.model import Plan, ServicePlan
+from lab.plan.model import IngressPlan, Plan, ServicePlan
 from lab.plan.services import INGRESS_PORT
 from lab.progress import Progress, quiet
 from lab.spec import WORKLOAD_PORT
@@ -27,8 +28,11 @@ NODE_SIDE = "a node-side address (client IP lost)"
 
 
 def _nodeport_hits(plan: Plan, node_port: int) -> dict[str, int]:
-    """Per node: new connections its KUBE-NODEPORTS rule for `node_port` has taken in so far."""
-    hits = parallel(plan.nodes, lambda n: counters.nodeport_connections(n.netns, node_port))
+    """Per node: new connections its KUBE-NODEPORTS rule (IPVS: its virtual server) for `node_port` took in so far."""
+    if plan.kube_proxy_mode == "ipvs":
+        hits = parallel(plan.nodes, lambda n: counters.ipvs_connections(n.netns, f"tcp {n.ip}:{node_port}"))
+    else:
+        hits = parallel(plan.nodes, lambda n: counters.nodeport_connections(n.netns, node_port))
     return {n.name: h for n, h in zip(plan.nodes, hits, strict=True)}
 
 
@@ -114,20 +118,25 @@ def _source_row(plan: Plan, svc: ServicePlan, res: probe.Http, client_ip: str) -
     )
 
 
+def _plain_ingress(ing: IngressPlan, client_ns: str, client_ip: str, workload: str) -> CheckResult:
+    path = ing.path.rstrip("/") + "/whoami"
+    res = probe.http(client_ns, ing.address, INGRESS_PORT, path=path, host=ing.host)
+    row = http_row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, workload)
+    xff = res.data.get("xff") or ""
+    if res.ok and client_ip not in xff:
+        row = CheckResult(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
+    elif res.ok:
+        row.detail += f", X-Forwarded-For: {xff}"
+    return row
+
+
 def _ingress(plan: Plan, client_ns: str, client_ip: str) -> Iterator[CheckResult]:
     elb = plan.host("elb")
     for ing in plan.ingresses:
         svc = plan.service(ing.service)
         assert svc and elb
-        path = ing.path.rstrip("/") + "/whoami"
-        res = probe.http(client_ns, ing.address, INGRESS_PORT, path=path, host=ing.host)
-        row = http_row(f"Internet -> Ingress http://{ing.host}{ing.path}", REACHABLE, res, svc.workload)
-        xff = res.data.get("xff") or ""
-        if res.ok and client_ip not in xff:
-            row = CheckResult(row.scenario, REACHABLE, "no X-Forwarded-For", f"X-Forwarded-For: {xff!r}")
-        elif res.ok:
-            row.detail += f", X-Forwarded-For: {xff}"
-        yield row
+        if not ing.tls:  # a TLS host's rows (HTTPS; plain HTTP redirected or refused) are lab.observe.tls's
+            yield _plain_ingress(ing, client_ns, client_ip, svc.workload)
         # nginx retries the next upstream on failure, so a dead one is only seen by asking it directly
         upstreams = svc.backends(plan.nodes) or plan.nodes
         answers = parallel(upstreams, lambda n, s=svc: probe.http(elb.netns, n.ip, s.node_port or 0))
@@ -163,6 +172,7 @@ def _from_internet(plan: Plan) -> Iterator[CheckResult]:
             scenario = f"Internet -> DNAT {rule.eip}:{rule.eip_port} -> {rule.node}:{rule.node_port}"
             yield _front_door(plan, scenario, client.netns, rule.eip, rule.eip_port, svc, [rule.node])
     yield from _ingress(plan, client.netns, client.ip)
+    yield from tls.rows(plan, client.netns, client.ip)
 
 
 def _egress(plan: Plan) -> Iterator[CheckResult]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from lab.apply import surroundings
 from lab.errors import LabError
 from lab.kernel import netns
-from lab.observe import access, capture, probe, verdicts
+from lab.observe import access, capture, netpol, probe, verdicts
 from lab.observe import ping as pings
 from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckReport, CheckResult, controlled
@@ -114,6 +114,8 @@ def _node_coverage(plan: Plan, node: Node) -> CheckResult:
             scenario, REACHABLE, REACHABLE if outcome.ok else BLOCKED, f"no pods; node: {outcome.detail}"
         )
     problems = []
+    isolated = netpol.isolated_from(plan, client, pods)  # NetworkPolicy keeps the client out: their own rows
+    pods = [p for p in pods if p not in isolated]
     node_seen = probe.tcp(client.netns, node.netns, node.ip)
     if not node_seen.ok:
         problems.append(f"{node.name} {node.ip}: {node_seen.detail}")
@@ -126,6 +128,8 @@ def _node_coverage(plan: Plan, node: Node) -> CheckResult:
             problems.append(f"{pod.name} saw {res.source}, not {client.name}'s {client.ip}")
     actual = REACHABLE if not problems else f"{len(problems)} failed"
     detail = f"from {client.name} ({client.ip}): " + ("; ".join(problems[:4]) or "all answered as themselves")
+    if isolated:
+        detail += f"; {', '.join(p.name for p in isolated)}: NetworkPolicy rows"
     return CheckResult(scenario, REACHABLE, actual, detail, source=client.ip)
 
 
@@ -194,6 +198,9 @@ def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:
     results.extend(_encapsulation(plan))
     results.extend(_security_group(plan))
     results.extend(access.run(plan, progress))
+    if plan.network_policies:
+        progress(f"NetworkPolicy ({len(plan.network_policies)} policies)")
+        results.extend(netpol.run(plan))
     for r in results:
         r.model = plan.model
     return CheckReport(name=plan.name, model=plan.model, datapath=plan.datapath, results=results)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lab.kernel import procs
+from lab.kernel import ipvs, netns, procs
 
 _COUNTED = re.compile(r"^\[(\d+):\d+\] (-A (\S+) .*)$")
 
@@ -26,3 +26,24 @@ def nodeport_connections(ns: str, node_port: int, protocol: str = "tcp") -> int:
         for rule, n in iptables_counts(ns, ("nat",)).items()
         if rule.startswith("nat: -A KUBE-NODEPORTS ") and f"-p {protocol} " in rule and marker in rule + " "
     )
+
+
+def ipvs_connections(ns: str, virtual_server: str) -> int:
+    """Connections the IPVS virtual server ("tcp 192.168.0.2:30080") in `ns` has taken in so far."""
+    return ipvs.connections(ns).get(virtual_server, 0)
+
+
+def _hex_ip(h: str) -> str:
+    return ".".join(str(int(h[i : i + 2], 16)) for i in range(0, 8, 2))
+
+
+def ipvs_conns(ns: str) -> list[tuple[str, str, str, str, str]]:
+    """IPVS's connection table in `ns`: (protocol, client ip:port, virtual ip:port, real ip:port, state)."""
+    with netns.inside(ns), open("/proc/thread-self/net/ip_vs_conn") as f:
+        lines = f.read().splitlines()[1:]
+    table = []
+    for line in lines:
+        pro, fip, fpt, vip, vpt, dip, dpt, state, *_ = line.split()
+        ends = [f"{_hex_ip(ip)}:{int(pt, 16)}" for ip, pt in ((fip, fpt), (vip, vpt), (dip, dpt))]
+        table.append((pro, *ends, state))
+    return table

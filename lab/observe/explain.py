@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from lab.datapaths.ovs import rundir
 from lab.errors import LabError
 from lab.kernel import procs
-from lab.observe import probe
+from lab.observe import counters, probe
 from lab.observe.counters import iptables_counts
-from lab.plan.model import Plan, Pod
+from lab.plan.model import Node, Plan, Pod, ServicePlan
 
 _JUMP = re.compile(r" -j (\S+)")
 _FLOW_STATS = re.compile(r"(cookie|duration|n_packets|n_bytes|idle_age|hard_age)=[^ ,]+,? ?")
@@ -68,6 +68,15 @@ def _moved(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return [flow for flow, n in after.items() if n > before.get(flow, 0)]
 
 
+def _ipvs_step(number: int, plan: Plan, node: Node, pod: Pod, svc: ServicePlan) -> Step:
+    """Which real server IPVS gave the request: its own connection table, the entry from this pod to the VIP."""
+    vip = f"{svc.cluster_ip}:{svc.port}"
+    conns = [c for c in counters.ipvs_conns(node.netns) if c[1].startswith(f"{pod.ip}:") and c[2] == vip]
+    lines = [f"{vip} is an address of kube-ipvs0 on {node.name}: IPVS takes the connection in (rr, NAT)"]
+    lines += [f"connection table: {c[0]} {c[1]} -> {c[2]} -> real server {c[3]} ({c[4]})" for c in conns[-3:]]
+    return Step(f"{number}. IPVS on {node.name}: virtual server {vip} chose a real server", lines)
+
+
 def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
     svc = plan.service(service)
     if svc is None:
@@ -107,6 +116,8 @@ def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
         )
     )
     ep = next((e for e in svc.endpoints if e.pod == res.answered_by), None)
+    if plan.kube_proxy_mode == "ipvs":
+        steps.append(_ipvs_step(len(steps) + 1, plan, node, pod, svc))
     if not res.ok or ep is None:
         steps.append(Step(f"{len(steps) + 1}. no answer", [res.detail]))
         return steps

@@ -92,11 +92,18 @@ def http(src_ns: str, ip: str, port: int, path: str = "/whoami", host: str | Non
     except OSError as exc:
         reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else str(exc))
         return Http(None, {}, f"{ip}:{port}: {reason}", time.monotonic() - t0)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    return parse_answer(b"".join(chunks), f"{ip}:{port}", t0)[0]
+
+
+def parse_answer(raw: bytes, where: str, t0: float) -> tuple[Http, dict[str, str]]:
+    """An HTTP answer read off a socket: the result (JSON body parsed) and its headers, lower-cased."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
     try:
-        status = int(head.split(b" ", 2)[1])
+        status = int(lines[0].split(" ", 2)[1])
     except (IndexError, ValueError):
-        return Http(None, {}, f"{ip}:{port}: not an HTTP answer", time.monotonic() - t0)
+        return Http(None, {}, f"{where}: not an HTTP answer", time.monotonic() - t0), {}
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     text = body.decode(errors="replace").strip()
     try:
         data = json.loads(text) if text.startswith("{") else {}
@@ -104,7 +111,7 @@ def http(src_ns: str, ip: str, port: int, path: str = "/whoami", host: str | Non
         data = {}
     seconds = time.monotonic() - t0
     detail = f"HTTP {status} in {seconds * 1000:.1f} ms" + (f": {text[:60]}" if status != 200 else "")
-    return Http(status, data, detail, seconds)
+    return Http(status, data, detail, seconds), headers
 
 
 def udp(src_ns: str, ip: str, port: int, message: str = "hostname", timeout: float = 2.0) -> Outcome:

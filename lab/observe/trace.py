@@ -270,6 +270,9 @@ def trace(
         lines, translated = ev.conntrack(ns, protocol, ports, mark.ident)
         tracked[ns] = lines
         ports |= translated if protocol != "icmp" else set()
+    if plan.kube_proxy_mode == "ipvs" and protocol != "icmp":
+        for node in plan.nodes:
+            tracked[node.netns] = tracked.get(node.netns, []) + ev.ipvs_entries(node.netns, ports)
     rows, matched = _rows(plan, watches, cap.frames, protocol, mark, ports)
     t0 = rows[0][0].time if rows else 0.0
     hops = [_hop(i, t0, watches[f.point], f, d, leg) for i, (f, d, leg) in enumerate(rows, start=1)]

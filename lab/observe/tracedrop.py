@@ -17,6 +17,7 @@ from lab.observe.tracesend import Sent
 from lab.plan import packetpath
 from lab.plan.endpoints import Endpoint
 from lab.plan.model import Plan
+from lab.plan.netpol import why_denied
 from lab.spec import VXLAN_OVERHEAD
 
 _VERDICT = re.compile(r" -j (DROP|REJECT)\b")
@@ -108,7 +109,8 @@ def dropped(
         if ev.route_failed(route):
             reasons.append(f"no route in {last.owner}: {route}")
         if any("drop" in line and line.startswith("Datapath actions") for line in last.evidence):
-            reasons.append("br-int's flows drop it (see ofproto/trace above)")
+            policy = why_denied(plan, src.name, dst.name) if dst.kind == "pod" else ""
+            reasons.append("br-int's flows drop it (see ofproto/trace above)" + (f": {policy}" if policy else ""))
     mtu = _mtu(plan, last, route)
     if mtu:
         reasons.append(mtu)

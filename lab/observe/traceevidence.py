@@ -14,7 +14,7 @@ from lab.datapaths.ovs import rundir
 from lab.errors import LabError
 from lab.kernel import netns, procs
 from lab.observe.capture import Decoded
-from lab.observe.counters import iptables_counts
+from lab.observe.counters import iptables_counts, ipvs_conns
 from lab.observe.parallel import parallel
 from lab.plan.cluster import GW_OFPORT, VXLAN_VNI
 from lab.plan.model import Node, Plan
@@ -64,6 +64,19 @@ def link_state(ns: str, ifname: str) -> str:
 def counters(spaces: list[str]) -> dict[str, dict[str, int]]:
     """Packet counters of every rule, by namespace (read in parallel: one `iptables-save` per table)."""
     return dict(zip(spaces, parallel(spaces, lambda ns: iptables_counts(ns, TABLES)), strict=True))
+
+
+def ipvs_entries(ns: str, ports: set[int]) -> list[str]:
+    """IPVS's connection-table entries of the traced flow in `ns` (kube-proxy in IPVS mode): which real server."""
+    try:
+        table = ipvs_conns(ns)
+    except OSError:  # no IPVS in this namespace's kernel
+        return []
+    return [
+        f"IPVS: {pro} {client} -> virtual server {vip} -> real server {real} ({state})"
+        for pro, client, vip, real, state in table
+        if int(client.rsplit(":", 1)[1]) in ports
+    ]
 
 
 def conntrack(ns: str, proto: str, ports: set[int], ident: int) -> tuple[list[str], set[int]]:

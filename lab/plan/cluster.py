@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from lab.errors import SpecError
 from lab.plan.edge import plan_edge, subnet_extras
 from lab.plan.model import Capacity, Host, Limit, Node, Plan, Pod, Route
+from lab.plan.netpol import plan_network_policies
 from lab.plan.services import plan_ingresses, plan_services
 from lab.spec import VXLAN_OVERHEAD, WORKLOAD_PORT, Spec
 
@@ -140,12 +141,20 @@ def _allocate_vpc(
     return [([block], list(block)[2 : 2 + count]) for block, count in zip(blocks, counts, strict=False)]
 
 
-def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
+def make_plan(spec: Spec, ovs_kernel_available: bool | None = None, ipvs_missing: str | None = None) -> Plan:
     """Compute the whole lab from a spec; raises SpecError when it does not fit.
 
     `ovs_kernel_available` resolves `datapath: auto` (the caller probed the host);
     None leaves it `auto`, which a plan can show but `up` cannot build.
+    `ipvs_missing` is why the host cannot run IPVS ("" when it can, None when the
+    caller did not look): a kube_proxy_mode the host cannot run is refused.
     """
+    if spec.kube_proxy_mode == "ipvs" and ipvs_missing:
+        raise SpecError(
+            "kube_proxy_mode",
+            f"ipvs needs the kernel's IP Virtual Server (module ip_vs), which this host lacks ({ipvs_missing}); "
+            "use iptables here, or the reference VM (make vm-test)",
+        )
     datapath = resolve_datapath(spec, ovs_kernel_available)
     counts = pods_per_node(spec)
     subnet = spec.node_subnet
@@ -251,4 +260,6 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None) -> Plan:
         services=services,
         ingresses=plan_ingresses(spec, edge, services),
         edge=edge,
+        kube_proxy_mode=spec.kube_proxy_mode,
+        network_policies=plan_network_policies(spec, pods),
     )

@@ -156,6 +156,27 @@ class IngressPlan:
     node_port: int
     address: str  # the ELB EIP the Internet reaches it on
     vip: str  # the ELB's private VIP
+    tls: bool = False  # HTTPS on INGRESS_TLS_PORT, with a certificate for `host` from the lab's CA
+    plain_http: str = ""  # TLS hosts: "redirect" or "refuse" plain HTTP ("" for a plain host: served)
+
+
+@dataclass(**_FROZEN)
+class PolicyRule:
+    """One ingress rule resolved: the pods it admits (or every source) on its ports ("TCP/8080", "UDP"; none: all)."""
+
+    sources: list[str]  # pod names
+    any_source: bool
+    ports: list[str]
+
+
+@dataclass(**_FROZEN)
+class PolicyPlan:
+    """A NetworkPolicy resolved to pods: those it selects (default-deny for ingress) and what its rules admit."""
+
+    name: str
+    namespace: str
+    pods: list[str]
+    rules: list[PolicyRule]
 
 
 @dataclass(**_FROZEN)
@@ -198,7 +219,9 @@ class Plan:
     edge: Edge
     services: list[ServicePlan] = field(default_factory=list)
     ingresses: list[IngressPlan] = field(default_factory=list)
+    kube_proxy_mode: str = "iptables"  # or "ipvs"
     schema_version: int = PLAN_SCHEMA_VERSION
+    network_policies: list[PolicyPlan] = field(default_factory=list)
 
     @property
     def hosts(self) -> list[Host]:
@@ -283,7 +306,8 @@ class IngressSummary:
     path: str
     service: str
     address: str
+    tls: bool = False
 
     @classmethod
     def of(cls, i: IngressPlan) -> IngressSummary:
-        return cls(i.host, i.path, i.service, i.address)
+        return cls(i.host, i.path, i.service, i.address, i.tls)

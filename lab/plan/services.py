@@ -8,9 +8,11 @@ from __future__ import annotations
 from lab.errors import SpecError
 from lab.plan.model import DnatRule, Edge, Endpoint, IngressPlan, Node, Pod, ServicePlan
 from lab.spec import NODEPORT_RANGE, Service, Spec
+from lab.spec.tlsrules import plain_http
 
 MAX_PORT = 65535
 INGRESS_PORT = 80  # the ELB's HTTP listener for Ingress rules
+INGRESS_TLS_PORT = 443  # the ELB's HTTPS listener for Ingress rules with tls: true
 FIRST_CLUSTER_IP = 10  # service_cidr[10] onwards; low addresses stay free as in a real cluster
 
 
@@ -25,6 +27,8 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
     listeners: dict[tuple[str, int], str] = {}  # (address, port) -> who listens there
     if spec.ingresses and elb:
         listeners[(elb.ip, INGRESS_PORT)] = "the Ingress"
+    if any(i.tls for i in spec.ingresses) and elb:
+        listeners[(elb.ip, INGRESS_TLS_PORT)] = "the Ingress (HTTPS)"
     result = []
     for i, s in enumerate(spec.services):
         workload = s.selector["app"]
@@ -119,7 +123,15 @@ def plan_ingresses(spec: Spec, edge: Edge, services: list[ServicePlan]) -> list[
     by_port = {(s.name, s.port): s for s in services if s.protocol == "TCP"}
     return [
         IngressPlan(
-            ing.host, ing.path, ing.service, ing.port, by_port[(ing.service, ing.port)].node_port or 0, elb.eip, elb.ip
+            ing.host,
+            ing.path,
+            ing.service,
+            ing.port,
+            by_port[(ing.service, ing.port)].node_port or 0,
+            elb.eip,
+            elb.ip,
+            ing.tls,
+            plain_http(ing),
         )
         for ing in spec.ingresses
     ]

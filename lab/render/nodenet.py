@@ -1,6 +1,6 @@
 """A node's netfilter and policy routing: kube-proxy plus what CCE adds around it.
 
-- kube-proxy's chains (kubeproxy.py);
+- kube-proxy's chains (kubeproxy.py), or in IPVS mode its iptables layer (ipvs.py);
 - pod egress masquerading (chain IP-MASQ-AGENT, as CCE's ip-masq-agent): the tunnel
   model hides pods behind the node IP for everything outside the container
   CIDR; the VPC model keeps pod IPs towards RFC 1918 destinations
@@ -13,11 +13,16 @@
 from __future__ import annotations
 
 from lab.plan.model import Node, Plan
-from lab.render import kubeproxy
+from lab.render import ipvs, kubeproxy
 
 NON_MASQUERADE_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 RETURN_PATH_MASK = 0x300
 RETURN_PATHS = {"elb": (0x100, 110), "nat-gateway": (0x200, 120)}  # role -> (connmark bit, route table)
+
+
+def return_hop(mark: int) -> str:
+    """A link-local next hop standing for a front whose own address a node holds (IPVS binds the ELB's VIP)."""
+    return f"169.254.255.{mark >> 8}"
 
 
 def return_paths(plan: Plan) -> list[tuple[str, str, int, int]]:
@@ -32,7 +37,10 @@ def return_paths(plan: Plan) -> list[tuple[str, str, int, int]]:
 
 def ruleset(plan: Plan, node: Node) -> str:
     """Everything for `iptables-restore --noflush` in the node namespace, one batch."""
-    text = kubeproxy.rules(plan.services, node.name, plan.container_cidr, node.ip)
+    if plan.kube_proxy_mode == "ipvs":
+        text = ipvs.rules(plan, node.name)
+    else:
+        text = kubeproxy.rules(plan.services, node.name, plan.container_cidr, node.ip)
     keep = [plan.container_cidr] if plan.model == "tunnel" else list(NON_MASQUERADE_CIDRS)
     overlay = ['-A IP-MASQ-AGENT -o vxlan0 -m comment --comment "the overlay keeps pod IPs" -j RETURN'] * (
         plan.datapath == "linux-vxlan"

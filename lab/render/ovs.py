@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from lab.plan.cluster import CT_ZONE, GW_OFPORT, ROUTER_MAC, TUNNEL_OFPORT_BASE, VXLAN_PORT, VXLAN_VNI
 from lab.plan.model import Node, Plan
+from lab.render import netpol
 
 
 def tunnel_ports(plan: Plan, node: Node) -> list[tuple[int, Node]]:
@@ -51,7 +52,7 @@ def flows(plan: Plan, node: Node) -> list[str]:
     # (Service, NodePort) connections come back the way that node sent them.
     rules += [f"table=2,priority=150,ip,nw_dst={peer.ip},actions=output:{ofport}" for ofport, peer in peers]
     rules += [f"table=2,priority=10,ip,actions={to_node}"]
-    return rules
+    return rules + netpol.flows(plan, node)  # NetworkPolicy (none without policies)
 
 
 def phy_mac(node: Node) -> str:

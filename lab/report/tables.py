@@ -59,6 +59,20 @@ def print_plan(console: Console, plan: Plan, flows: bool = False) -> None:
         console.print(routes)
     services = [ServiceSummary.of(s) for s in plan.services]
     print_services(console, services, [IngressSummary.of(i) for i in plan.ingresses])
+    if plan.network_policies:
+        table = Table(
+            "NetworkPolicy", "selects (ingress isolated)", "admits", title="NetworkPolicy", title_justify="left"
+        )
+        for pol in plan.network_policies:
+            admits = [
+                ("every source" if r.any_source else ", ".join(r.sources) or "no pod")
+                + f" on {', '.join(r.ports) or 'every port'}"
+                for r in pol.rules
+            ]
+            table.add_row(
+                f"{pol.namespace}/{pol.name}", ", ".join(pol.pods) or "no pod", "; ".join(admits) or "nothing"
+            )
+        console.print(table)
     if flows and plan.model == "tunnel" and plan.datapath != "linux-vxlan":
         for node in plan.nodes:  # streamed a node at a time: 2,000 nodes hold millions of flows
             console.print(f"[bold]{node.name}[/bold] br-int flows:")
@@ -92,7 +106,7 @@ def print_services(console: Console, services: list[ServiceSummary], ingresses: 
     if ingresses:
         table = Table("host", "path", "Service", "address", title="Ingress (ELB, L7)", title_justify="left")
         for i in ingresses:
-            table.add_row(i.host, i.path, i.service, i.address)
+            table.add_row(i.host, i.path, i.service, f"{i.address} (HTTPS)" if i.tls else i.address)
         console.print(table)
 
 

@@ -62,6 +62,12 @@ Cidr = Annotated[IPv4Network, BeforeValidator(_cidr_text)]
 Address = Annotated[IPv4Address, BeforeValidator(_address_text)]
 
 
+# Kubernetes names and labels (the lab's subset: a DNS label; a label key with an optional prefix/).
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")]
+LabelValue = Annotated[str, Strict(), Field(pattern=r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -72,9 +78,10 @@ class Workload(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{0,14}$", description="1-15 lower-case letters/digits")
     replicas: Count = Field(default=2, ge=0)
     port: Port = WORKLOAD_PORT
+    namespace: str = Field(default="default", pattern=DNS_LABEL, description="the pods' namespace")
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="pod labels beside app=<name>")
 
 
-DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 PORT_NAME = r"^$|" + DNS_LABEL[1:]  # a port's name may be left out
 AFFINITY_SECONDS = 10800  # Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds
 AFFINITY_MAX_SECONDS = 86400
@@ -136,6 +143,10 @@ class Ingress(_Strict):
     path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/-]*$")
     service: str
     port: Port
+    tls: bool = Field(default=False, description="HTTPS on the ELB's port 443 with a certificate from the lab's CA")
+    plain_http: Literal["redirect", "refuse"] | None = Field(
+        default=None, description="TLS hosts: plain HTTP is redirected to https:// (301, default) or refused (403)"
+    )
 
 
 class NatGateway(_Strict):
@@ -152,6 +163,53 @@ class Intranet(_Strict):
 
     subnet: Cidr = IPv4Network("192.168.1.0/24")
     allow: list[Cidr] = Field(description="source CIDRs its security group allows")
+
+
+class Namespace(_Strict):
+    """A namespace and its labels (every namespace also carries kubernetes.io/metadata.name=<name>)."""
+
+    name: str = Field(pattern=DNS_LABEL)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+
+class LabelSelector(_Strict):
+    match_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, alias="matchLabels")
+
+
+class IpBlock(_Strict):
+    cidr: Cidr
+    except_: list[Cidr] = Field(default_factory=list, alias="except")
+
+
+class PolicyPeer(_Strict):
+    """One `from` entry: pods by label (in the policy's namespace, or in the namespaces selected), or a CIDR."""
+
+    pod_selector: LabelSelector | None = Field(default=None, alias="podSelector")
+    namespace_selector: LabelSelector | None = Field(default=None, alias="namespaceSelector")
+    ip_block: IpBlock | None = Field(default=None, alias="ipBlock")
+
+
+class PolicyPort(_Strict):
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    port: Port | None = None
+
+
+class IngressRule(_Strict):
+    """Sources (`from`; none: every source) and ports (none: every port) one rule allows."""
+
+    from_: list[PolicyPeer] = Field(default_factory=list, alias="from")
+    ports: list[PolicyPort] = Field(default_factory=list)
+
+
+class NetworkPolicy(_Strict):
+    """A Kubernetes NetworkPolicy (networking.k8s.io/v1, the fields CCE's tunnel network enforces)."""
+
+    name: str = Field(pattern=DNS_LABEL)
+    namespace: str = Field(default="default", pattern=DNS_LABEL)
+    pod_selector: LabelSelector = Field(alias="podSelector")
+    policy_types: list[Literal["Ingress", "Egress"]] = Field(default=["Ingress"], alias="policyTypes")
+    ingress: list[IngressRule] = Field(default_factory=list)
+    egress: list[dict[str, Any]] | None = None  # accepted only to be refused with CCE's reason (netpolrules)
 
 
 class Spec(BaseModel):
@@ -175,6 +233,9 @@ class Spec(BaseModel):
     route_quota: Count = Field(default=200, ge=1, description="VPC route table quota")
     mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
     datapath: Datapath = "auto"
+    kube_proxy_mode: Literal["iptables", "ipvs"] = Field(
+        default="iptables", description="kube-proxy's forwarding: iptables chains or IPVS virtual servers"
+    )
     ecs: bool = Field(default=False, description="add an ECS: a VM in the node subnet outside the cluster")
     workloads: list[Workload] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
@@ -184,6 +245,8 @@ class Spec(BaseModel):
     internet: bool = Field(default=False, description="an Internet with a client and a server")
     peer_vpc: PeerVpc | None = None
     intranet: Intranet | None = None
+    namespaces: list[Namespace] = Field(default_factory=list, description="namespaces with labels")
+    network_policies: list[NetworkPolicy] = Field(default_factory=list, description="Kubernetes NetworkPolicies")
 
     @field_validator("pods_per_node")
     @classmethod
@@ -205,17 +268,3 @@ class Spec(BaseModel):
         if isinstance(self.pods_per_node, int):
             return [self.pods_per_node] * self.nodes
         return list(self.pods_per_node)
-
-
-# key -> the model of its value or items (an unknown-key error lists the innermost model's own keys)
-NESTED: dict[str, type[BaseModel]] = {
-    "workloads": Workload,
-    "services": Service,
-    "ports": ServicePort,
-    "sessionAffinityConfig": SessionAffinityConfig,
-    "clientIP": ClientIPConfig,
-    "ingresses": Ingress,
-    "nat_gateway": NatGateway,
-    "peer_vpc": PeerVpc,
-    "intranet": Intranet,
-}

@@ -54,11 +54,11 @@ def check_planes(spec: Spec) -> None:
 
 def check_services(spec: Spec) -> None:
     """Kubernetes' and CCE's rules for Services and Ingresses: every reference resolves."""
-    workloads: set[str] = set()
+    workloads: dict[str, str] = {}  # name -> namespace
     for i, w in enumerate(spec.workloads):
         if w.name in RESERVED_WORKLOADS or w.name in workloads:
             raise SpecError(f"workloads[{i}].name", f"{w.name!r} is reserved or used twice")
-        workloads.add(w.name)
+        workloads[w.name] = w.namespace
     seen_ports: dict[int, str] = {}
     seen_ips: dict[IPv4Address, str] = {}
     services: dict[str, Service] = {}
@@ -71,6 +71,12 @@ def check_services(spec: Spec) -> None:
         services[s.name] = s
         if list(s.selector) != ["app"] or s.selector["app"] not in workloads:
             raise SpecError(f"{where}.selector", f"{s.selector} matches no workload (labelled app=<name>)")
+        if workloads[s.selector["app"]] != s.namespace:
+            raise SpecError(
+                f"{where}.selector",
+                f"workload {s.selector['app']} is in namespace {workloads[s.selector['app']]}; "
+                f"a Service selects pods of its own namespace ({s.namespace})",
+            )
         _check_ports(s, where, seen_ports)
         if s.cluster_ip is not None:
             if s.cluster_ip not in spec.service_cidr:

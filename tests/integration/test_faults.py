@@ -1,8 +1,9 @@
 """The checker's failure side: every fault of the catalogue, injected behind the lab's back, fails exactly
 the check rows it must (and at most its declared collateral), and after `fault undo` every row passes again.
 
-One lab per model (the shipped topologies under their own names), built once for the module, and a
-tunnel lab on the Linux VXLAN datapath for the faults only that datapath has.
+One lab per model (the shipped topologies under their own names), built once for the module, a
+tunnel lab on the Linux VXLAN datapath for the faults only that datapath has, and the NetworkPolicy
+lab (topologies/netpol.yaml) for the faults only a lab with policies has.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LABS = {  # lab -> (name, model, changes to the shipped topology)
     "tunnel": ("fltun", "tunnel", {}),
     "vpc": ("flvpc", "vpc", {}),
     "linux-vxlan": ("fltunvx", "tunnel", {"datapath": "linux-vxlan"}),
+    "netpol": ("nptun", "netpol", {}),  # topologies/netpol.yaml: the NetworkPolicy faults
 }
 
 
@@ -33,7 +35,7 @@ def _applicable(lab: str) -> list[str]:
 
 
 def _faults(lab: str) -> list[str]:
-    if lab == "linux-vxlan":  # only what the OVS tunnel lab does not already cover
+    if lab in ("linux-vxlan", "netpol"):  # only what the OVS tunnel lab does not already cover
         return [f for f in _applicable(lab) if f not in _applicable("tunnel")]
     return _applicable(lab)
 

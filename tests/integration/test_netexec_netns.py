@@ -88,6 +88,7 @@ def test_pod_answers_from_its_namespace_and_sees_the_peer(pair: None, tmp_path: 
             "hostname": "web-a",
             "client": me,
             "xff": "198.51.100.9",
+            "proto": None,
             "host": IP_A,
             "path": "/app1/whoami",
         }

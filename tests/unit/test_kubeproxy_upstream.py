@@ -1,4 +1,5 @@
-"""The cases upstream kube-proxy's iptables proxier treats apart, and how a batch is re-synced.
+"""The cases upstream kube-proxy treats apart (iptables proxier, and the IPVS proxier's table, sets and
+rules), and how a batch is re-synced.
 
 Each case is built from a topology (so the spec and the plan take part), rendered, and
 read back rule by rule. The whole text of each node is held by tests/golden/iptables-save/.
@@ -6,18 +7,24 @@ read back rule by rule. The whole text of each node is held by tests/golden/ipta
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lab.errors import SpecError
 from lab.plan import Plan, make_plan
-from lab.render import iptsave, kubeproxy, nodenet
+from lab.render import iptsave, ipvs, kubeproxy, nodenet
 from lab.spec import build_spec
+from lab.topology import load
 
 WEB = {"name": "web", "replicas": 3}
 SOLO = {"name": "solo", "replicas": 1}
 
 
-def _plan(*services: dict, workloads: tuple[dict, ...] = (WEB, SOLO), nodes: int = 3) -> Plan:
+STORE = {"name": "store", "replicas": 2, "namespace": "shop"}
+
+
+def _plan(*services: dict, workloads: tuple[dict, ...] = (WEB, SOLO, STORE), nodes: int = 3) -> Plan:
     data = {"name": "u", "model": "tunnel", "nodes": nodes, "pods_per_node": 1, "workloads": list(workloads)}
     return make_plan(build_spec({**data, "services": list(services)}), ovs_kernel_available=False)
 
@@ -43,7 +50,7 @@ def test_named_ports_in_a_namespace_name_the_chains_and_comments() -> None:
         {
             "name": "shop",
             "namespace": "shop",
-            "selector": {"app": "web"},
+            "selector": {"app": "store"},
             "ports": [{"name": "http", "port": 80}, {"name": "metrics", "port": 9100, "targetPort": 9100}],
         }
     )
@@ -157,3 +164,69 @@ def test_resync_leaves_out_the_jumps_a_node_holds_and_deletes_chains_gone() -> N
     stale = iptsave.resync(batch, iptsave.save_form(old))
     assert "-X KUBE-SEP-AAAAAAAAAAAAAAAA" in stale
     assert not any(f"-X {kubeproxy.svc_chain(svc)}" in line for line in stale.splitlines())
+
+
+# ------------------------------------------------------------------ IPVS mode
+
+
+def _ipvs_plan(**overrides: object) -> Plan:
+    spec = load(Path(__file__).resolve().parents[2] / "topologies" / "tunnel.yaml")
+    return make_plan(spec.model_copy(update={"kube_proxy_mode": "ipvs", **overrides}), ovs_kernel_available=False)
+
+
+def test_ipvs_is_refused_on_a_host_without_it() -> None:
+    spec = build_spec({"name": "u", "model": "vpc", "kube_proxy_mode": "ipvs"})
+    with pytest.raises(SpecError) as err:
+        make_plan(spec, ipvs_missing="Module ip_vs not found in directory /lib/modules/x")
+    assert err.value.field == "kube_proxy_mode" and "ip_vs" in str(err.value)
+    assert make_plan(spec, ipvs_missing="").kube_proxy_mode == "ipvs"  # a host with IPVS
+    assert make_plan(spec).kube_proxy_mode == "ipvs"  # nobody looked: the plan can still be shown
+
+
+def test_ipvs_virtual_servers_follow_the_services() -> None:
+    plan = _ipvs_plan()
+    node = plan.nodes[1]
+    servers = {(v.protocol, v.key): v for v in ipvs.virtual_servers(plan, node.name)}
+    for svc in plan.services:
+        p = svc.protocol.lower()
+        cluster = servers[(p, f"{svc.cluster_ip}:{svc.port}")]
+        assert sorted(cluster.reals) == sorted((e.ip, e.port) for e in svc.endpoints)
+        assert cluster.persistence == (svc.affinity_seconds if svc.session_affinity == "ClientIP" else 0)
+        if svc.node_port:
+            nodeport = servers[(p, f"{node.ip}:{svc.node_port}")]
+            local = svc.external_traffic_policy == "Local"
+            assert sorted(nodeport.reals) == sorted(
+                (e.ip, e.port) for e in svc.endpoints if not local or e.node == node.name
+            )
+    idle = next(s for s in plan.services if not s.endpoints)
+    assert servers[("tcp", f"{idle.cluster_ip}:{idle.port}")].reals == ()  # IPVS refuses it: no real server
+    assert set(ipvs.dummy_addresses(plan)) == {s.cluster_ip for s in plan.services} | {
+        ip for s in plan.services for ip in kubeproxy.lb_ips(s)
+    }
+
+
+def test_ipvs_sets_and_the_iptables_layer_match() -> None:
+    plan = _ipvs_plan()
+    node = plan.nodes[0]
+    sets = ipvs.ipset_restore(plan, node.name)
+    text = nodenet.ruleset(plan, node)
+    assert "KUBE-SVC-" not in text and "statistic" not in text
+    used = {line.split()[1] for line in sets.splitlines() if line.startswith("add ")}
+    matched = {w for line in text.splitlines() for w in line.split() if w in ipvs.SETS}
+    assert matched <= set(ipvs.SETS)
+    assert {"KUBE-CLUSTER-IP", "KUBE-LOOP-BACK", "KUBE-NODE-PORT-TCP", "KUBE-LOAD-BALANCER"} <= used <= matched
+    for svc in plan.services:
+        assert f"add KUBE-CLUSTER-IP {svc.cluster_ip},{svc.protocol.lower()}:{svc.port}" in sets
+    # each set is created, flushed and refilled: a re-sync leaves exactly the plan's entries
+    for name in ipvs.SETS:
+        assert sets.index(f"create {name} ") < sets.index(f"flush {name}\n")
+
+
+def test_ipvs_golden(golden) -> None:
+    for model, path in (("tunnel", "topologies/tunnel.yaml"), ("vpc", "topologies/vpc.yaml")):
+        spec = load(Path(__file__).resolve().parents[2] / path).model_copy(update={"kube_proxy_mode": "ipvs"})
+        plan = make_plan(spec, ovs_kernel_available=False)
+        node = plan.nodes[0]
+        golden(f"render/ipvs-{model}/node-1.ipvsadm", ipvs.ipvsadm_save(ipvs.virtual_servers(plan, node.name)))
+        golden(f"render/ipvs-{model}/node-1.ipset", ipvs.ipset_restore(plan, node.name))
+        golden(f"render/ipvs-{model}/node-1.iptables", iptsave.save_form(nodenet.ruleset(plan, node)))

@@ -116,7 +116,8 @@ def test_clientip_is_the_client_socket(server: Server) -> None:
 
 def test_whoami_reports_xff_host_and_path(server: Server) -> None:
     port = server.ports["web-1"]
-    status, headers, body, local_port = get(port, "/whoami?x=1", "X-Forwarded-For: 203.0.113.7, 10.0.0.1")
+    forwarded = ("X-Forwarded-For: 203.0.113.7, 10.0.0.1", "X-Forwarded-Proto: https")
+    status, headers, body, local_port = get(port, "/whoami?x=1", *forwarded)
     assert status == 200
     assert headers["content-type"] == "application/json"
     assert int(headers["content-length"]) == len(body)
@@ -124,10 +125,12 @@ def test_whoami_reports_xff_host_and_path(server: Server) -> None:
         "hostname": "web-1",
         "client": f"127.0.0.1:{local_port}",
         "xff": "203.0.113.7, 10.0.0.1",
+        "proto": "https",
         "host": f"127.0.0.1:{port}",
         "path": "/whoami",
     }
-    assert json.loads(get(port, "/whoami")[2])["xff"] is None
+    bare = json.loads(get(port, "/whoami")[2])
+    assert bare["xff"] is None and bare["proto"] is None
 
 
 @pytest.mark.parametrize(
@@ -197,6 +200,7 @@ def test_udp_commands(server: Server) -> None:
         "hostname": "web-2",
         "client": f"127.0.0.1:{local_port}",
         "xff": None,
+        "proto": None,
         "host": None,
         "path": None,
     }

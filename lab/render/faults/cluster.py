@@ -69,7 +69,10 @@ def nodeport_dead(plan: Plan, rundir: Path) -> Fault:
         [ipt(node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
         [ipt(node.netns, "-t", "nat", "-D", *rule)],
         (f"NodePort {svc.node_port} ({svc.name}) on every node", *(f"Ingress upstreams of {i}" for i in ingresses)),
-        tuple(f"Internet -> Ingress http://{i}" for i in ingresses),
+        (  # nginx may wait out a connect to the dead node: any Ingress row of the Service may time out
+            *(f"Internet -> Ingress http://{i}" for i in ingresses),
+            *(f"Ingress https://{i}" for i in ingresses),
+        ),
     )
 
 
