@@ -79,7 +79,8 @@ golden: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit --update-golden
 	@git status --short tests/golden
 
-# The reference VM: the OVS kernel datapath and the playbook, tested in a bookworm guest under QEMU.
+# The reference VM: the OVS kernel datapath and the playbook, tested in a Debian guest under QEMU
+# (trixie by default; make vm-test VM_SUITE=bookworm for Debian 12).
 vm-test: setup
 	bash tests/vm/vm-test.sh
 

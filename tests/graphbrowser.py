@@ -24,7 +24,10 @@ def missing() -> str:
     """Why the browser cannot run here ("" if it can)."""
     for path in (CHROMEDRIVER, CHROMIUM):
         if not Path(path).exists():
-            return f"{path} is not installed ('make setup' installs chromium and chromium-driver)"
+            return (
+                f"{path} is not installed ('make test' installs Debian's chromium and chromium-driver;"
+                " Ubuntu ships Chromium only as a snap, which the playbook leaves out)"
+            )
     try:
         import selenium  # noqa: F401
     except ImportError:

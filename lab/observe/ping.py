@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from lab.kernel import procs
 
 _TIME = re.compile(r"\btime[=<]\s*([\d.]+)\s*ms\b")
-_REASONS = ("local error", "message too long", "Unreachable", "Frag needed", "Time to live")
+# A DF packet over the link MTU, refused by the sender's kernel: iputils 20221126 (bookworm) says
+# "local error: message too long, mtu=1450", 20240905 (trixie) "sendmsg: Message too long".
+_REASONS = ("local error", "message too long", "Message too long", "Unreachable", "Frag needed", "Time to live")
 
 
 @dataclass

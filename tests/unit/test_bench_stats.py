@@ -163,6 +163,24 @@ def test_the_shared_ping_parser_reads_what_the_bench_needs(output: str, expected
     assert parse(output).times_ms == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "PING 172.16.0.18 (172.16.0.18) 1423(1451) bytes of data.\nping: local error: message too long, mtu=1450\n",
+        "PING 172.16.0.18 (172.16.0.18) 1423(1451) bytes of data.\nping: sendmsg: Message too long\n",
+    ],
+    ids=["iputils-20221126-bookworm", "iputils-20240905-trixie"],
+)
+def test_a_df_packet_the_kernel_refuses_is_a_local_error_in_either_iputils(output: str) -> None:
+    """The MTU row tells a local refusal from a black hole by this reason, whichever ping wrote it."""
+    from lab.observe import verdicts
+    from lab.observe.ping import parse
+
+    result = parse(output)
+    assert not result.ok and "message too long" in result.reason.lower()
+    assert verdicts.mtu(True, False, result.reason, {"p": 1450}, 1450)[0] == "1450"
+
+
 PROC_TCP = (
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
     "   0: 020FFF0A:1451 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n"

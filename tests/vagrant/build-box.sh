@@ -1,10 +1,11 @@
 #!/bin/bash
-# Build a local libvirt Vagrant box (cce-local/bookworm) from a debootstrapped bookworm
-# tree: partitioned raw disk with GRUB (BIOS, MBR), no mount, no loop device, no root
-# filesystem tool beyond mkfs.ext4 -d.  Usage: build-box.sh ROOTFS WHEELS OUTDIR
+# Build a local libvirt Vagrant box (cce-local/$SUITE) from a debootstrapped Debian tree of
+# that suite (SUITE=trixie by default, or bookworm): partitioned raw disk with GRUB (BIOS, MBR),
+# no mount, no loop device, no root filesystem tool beyond mkfs.ext4 -d.
+# Usage: [SUITE=trixie] build-box.sh ROOTFS WHEELS OUTDIR
 set -euo pipefail
 R=${1:?rootfs}; WHEELS=${2:?wheels}; OUT=${3:?outdir}
-PY=${PY:-$(cd "$(dirname "$0")/../.." && pwd)/.venv/bin/python}
+SUITE=${SUITE:-trixie}
 KEYS=$(dirname "$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub | head -n 1)")  # the insecure key
 SIZE_MB=${BOX_DISK_MB:-8192}
 mkdir -p "$OUT"
@@ -35,7 +36,9 @@ ExecStart=/bin/sh -c 'gw=$(ip -4 route show default | awk "{print \\$3; exit}");
 WantedBy=multi-user.target
 U
 ln -sf /etc/systemd/system/dhcp-resolv.service $R/etc/systemd/system/multi-user.target.wants/dhcp-resolv.service
-echo 'deb http://deb.debian.org/debian bookworm main' > $R/etc/apt/sources.list
+rm -f $R/etc/apt/sources.list
+printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$SUITE" > $R/etc/apt/sources.list.d/debian.sources
 # like the reference VM: the lab runs its own OVS and nginx instances
 for s in openvswitch-switch ovs-vswitchd ovsdb-server ovs-record-hostname nginx; do ln -sf /dev/null $R/etc/systemd/system/$s.service; done
 # vagrant user: insecure key, passwordless sudo
@@ -76,7 +79,7 @@ set timeout=1
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
-menuentry 'Debian bookworm (cce-local box)' {
+menuentry 'Debian $SUITE (cce-local box)' {
   linux /boot/vmlinuz-$kver root=/dev/vda1 rw console=tty0 console=ttyS0,115200 net.ifnames=0
   initrd /boot/initrd.img-$kver
 }
@@ -101,8 +104,8 @@ qemu-img convert -O qcow2 "$OUT/disk.raw" "$OUT/box/box.img"
 rm -f "$OUT/disk.raw"
 vsize=$(( SIZE_MB / 1024 ))
 printf '{"provider":"libvirt","format":"qcow2","virtual_size":%d}\n' $vsize > "$OUT/box/metadata.json"
-cat > "$OUT/box/Vagrantfile" <<'V'
-# cce-local/bookworm: Debian bookworm built locally (debootstrap); boots from its own disk (GRUB).
+cat > "$OUT/box/Vagrantfile" <<V
+# cce-local/$SUITE: Debian $SUITE built locally (debootstrap); boots from its own disk (GRUB).
 Vagrant.configure("2") do |config|
   config.vm.provider :libvirt do |lv|
     lv.disk_bus = "virtio"   # the image's root is /dev/vda1

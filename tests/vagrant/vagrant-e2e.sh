@@ -5,11 +5,14 @@
 # everything it created, by PID and by name, on exit.
 #
 #   E2E_DIR  work directory (default /tmp/cce-vagrant-e2e)   REPO  the repository (default: this one)
+#   VM_SUITE the box's Debian release: trixie (default, like the Vagrantfile's box) or bookworm
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 E2E=${E2E_DIR:-/tmp/cce-vagrant-e2e}
 HERE=$(cd "$(dirname "$0")" && pwd)
-POOL=cce-e2e NET=cce-e2e-mgmt BOX=cce-local/bookworm
+SUITE=${VM_SUITE:-trixie}
+case "$SUITE" in bookworm | trixie) ;; *) echo "vagrant-e2e: VM_SUITE=$SUITE is not supported (trixie or bookworm)" >&2; exit 2 ;; esac
+POOL=cce-e2e NET=cce-e2e-mgmt BOX=cce-local/$SUITE
 PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,ca-certificates,make,openssh-server,sudo,rsync,dbus,less,ansible-core,python3-cffi-backend
 t0=$(date +%s); stage() { echo "== $(( $(date +%s) - t0 )) s: $*"; }
 mkdir -p "$E2E"
@@ -44,17 +47,22 @@ for _ in $(seq 30); do $VIRSH version >/dev/null 2>&1 && break; sleep 1; done
 mkdir -p "$E2E/pool"
 $VIRSH pool-define-as "$POOL" dir --target "$E2E/pool" >/dev/null && $VIRSH pool-start "$POOL" >/dev/null
 
-# 2. the box (cached by package list + builder)
-key=$( { echo "$PKGS"; cat "$HERE/build-box.sh"; } | sha256sum | cut -c1-16)
+# 2. the box (cached by suite, package list and builder)
+key=$SUITE-$( { echo "$SUITE $PKGS"; cat "$HERE/build-box.sh"; } | sha256sum | cut -c1-16)
 if [ ! -f "$E2E/cache/$key/box.tar" ]; then
     stage "building the box $key (debootstrap + wheelhouse + GRUB disk)"
     rm -rf "$E2E/cache/$key" "$E2E/rootfs" "$E2E/wheels"; mkdir -p "$E2E/cache/$key" "$E2E/cache/debs"
-    debootstrap --variant=minbase --include="$PKGS" --cache-dir="$E2E/cache/debs" bookworm "$E2E/rootfs" http://deb.debian.org/debian >"$E2E/debootstrap.log"
-    mkdir -p "$E2E/wheels"
-    "$REPO/.venv/bin/python" -m pip download -q -d "$E2E/wheels" "$REPO" setuptools wheel
-    for s in "$E2E"/wheels/*.tar.gz; do [ -e "$s" ] && "$REPO/.venv/bin/python" -m pip wheel -q --no-deps -w "$E2E/wheels" "$s" && rm -f "$s"; done
-    rm -f "$E2E"/wheels/cce_lab-*
-    bash "$HERE/build-box.sh" "$E2E/rootfs" "$E2E/wheels" "$E2E/out"
+    debootstrap --variant=minbase --include="$PKGS" --cache-dir="$E2E/cache/debs" "$SUITE" "$E2E/rootfs" http://deb.debian.org/debian >"$E2E/debootstrap.log"
+    # wheels for the box's own Python (trixie 3.13, bookworm 3.11): made by it, in the tree
+    R=$E2E/rootfs; mkdir -p "$E2E/wheels" "$R/tmp/cce-src" "$R/tmp/wheels"
+    (cd "$REPO" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$R/tmp/cce-src"
+    cp -L /etc/resolv.conf "$R/etc/resolv.conf"; cp -L /etc/ssl/certs/ca-certificates.crt "$R/tmp/host-ca.crt"
+    in_tree() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root PIP_CERT=/tmp/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 chroot "$R" "$@"; }
+    in_tree /usr/bin/python3 -m pip download -q -d /tmp/wheels /tmp/cce-src setuptools wheel
+    for s in "$R"/tmp/wheels/*.tar.gz; do [ -e "$s" ] && in_tree /usr/bin/python3 -m pip wheel -q --no-deps -w /tmp/wheels "/tmp/wheels/${s##*/}" && rm -f "$s"; done
+    rm -f "$R"/tmp/wheels/cce_lab-*; mv "$R"/tmp/wheels/*.whl "$E2E/wheels/"
+    rm -rf "$R/tmp/cce-src" "$R/tmp/wheels" "$R/tmp/host-ca.crt" "$R/root/.cache"
+    SUITE=$SUITE bash "$HERE/build-box.sh" "$E2E/rootfs" "$E2E/wheels" "$E2E/out"
     mv "$E2E/out/box.tar" "$E2E/cache/$key/box.tar"; rm -rf "$E2E/rootfs" "$E2E/wheels" "$E2E/out"
 fi
 mkdir -p "$VAGRANT_HOME"

@@ -1,9 +1,11 @@
 #!/bin/bash
-# Turns a debootstrapped bookworm tree into the reference VM: 9p share, DHCP on
+# Turns a debootstrapped Debian tree (bookworm or trixie) into the reference VM: 9p share, DHCP on
 # QEMU user networking, distribution OVS/nginx services masked (the lab runs its
 # own), and a one-shot unit that runs /share/guest-run.sh at boot, then powers off.
 set -euo pipefail
-R=${1:?usage: customize-rootfs.sh ROOTFS}
+R=${1:?usage: customize-rootfs.sh ROOTFS [SUITE [MIRROR]]}
+SUITE=${2:-trixie}
+MIRROR=${3:-http://deb.debian.org/debian}
 echo cce-vm > $R/etc/hostname
 printf '127.0.0.1 localhost\n127.0.1.1 cce-vm\n' > $R/etc/hosts
 printf '/dev/vda / ext4 rw,relatime 0 1\nshare /share 9p trans=virtio,version=9p2000.L,msize=1048576,nofail 0 0\n' > $R/etc/fstab
@@ -39,6 +41,9 @@ WantedBy=multi-user.target
 U
 ln -sf /etc/systemd/system/vm-test.service $R/etc/systemd/system/multi-user.target.wants/vm-test.service
 # no getty needed on tty1; keep serial getty for debugging
-# apt sources inside the guest (for the apt-over-user-net test)
-echo 'deb http://deb.debian.org/debian bookworm main' > $R/etc/apt/sources.list
+# apt sources inside the guest (for the apt-over-user-net test): the suite the tree was made
+# from, in the deb822 form both releases read (trixie's apt prefers it to sources.list)
+rm -f $R/etc/apt/sources.list
+printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$MIRROR" "$SUITE" > $R/etc/apt/sources.list.d/debian.sources
 rm -rf $R/var/cache/apt/archives/*.deb

@@ -1,20 +1,27 @@
 #!/bin/bash
-# make vm-test: the reference VM test. Builds (and caches) a Debian bookworm image from
-# Debian's packages, boots it under QEMU (KVM where it works, else TCG), and inside it
-# provisions the lab with playbooks/site.yml and runs the tunnel model on the OVS kernel
-# datapath and the VPC model, each with `cce-lab check`. Exit code = the guest's result.
+# make vm-test: the reference VM test. Builds (and caches) a Debian image (trixie, Debian 13,
+# by default; VM_SUITE=bookworm for Debian 12) from Debian's packages, boots it under QEMU
+# (KVM where it works, else TCG), and inside it provisions the lab with playbooks/site.yml and
+# runs the tunnel model on the OVS kernel datapath and the VPC model, each with `cce-lab check`.
+# Exit code = the guest's result.
 #
 #   CCE_VM_CACHE  image and wheel cache (default /var/cache/cce-lab-vm)
 #   CCE_VM_TIMEOUT seconds before the VM is stopped (default 1800)
 #   CCE_VM_ACCEL  kvm or tcg (default tcg)
+#   VM_SUITE      the guest's Debian release: trixie (default) or bookworm
+#   CCE_VM_MIRROR the Debian mirror debootstrap and the guest's apt use (default deb.debian.org)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$REPO/tests/vm"
 CACHE=${CCE_VM_CACHE:-/var/cache/cce-lab-vm}
 TIMEOUT=${CCE_VM_TIMEOUT:-1800}
-PY="$REPO/.venv/bin/python"
 PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,ipset,ipvsadm,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,graphviz,fonts-dejavu-core,ca-certificates,make
-MIRROR=http://deb.debian.org/debian
+SUITE=${VM_SUITE:-trixie}
+MIRROR=${CCE_VM_MIRROR:-http://deb.debian.org/debian}
+case "$SUITE" in
+    bookworm | trixie) ;;
+    *) echo "vm-test: VM_SUITE=$SUITE is not supported (trixie or bookworm)" >&2; exit 2 ;;
+esac
 
 for tool in debootstrap qemu-system-x86_64 qemu-img mkfs.ext4; do
     command -v "$tool" >/dev/null || { echo "vm-test: $tool is missing: run 'make setup PROVISION_ARGS=\"-e testtools_install=true\"'" >&2; exit 2; }
@@ -22,9 +29,10 @@ done
 t0=$(date +%s)
 stage() { echo "== $(( $(date +%s) - t0 )) s: $*"; }
 
-# The image is rebuilt when the package list, the Python dependencies or this directory change.
-key=$( { echo "$PKGS"; cat "$REPO/pyproject.toml" "$HERE/customize-rootfs.sh"; } | sha256sum | cut -c1-16)
-IMG="$CACHE/$key"
+# One image per suite (bookworm and trixie coexist in the cache), rebuilt when the package list,
+# the mirror, the Python dependencies or the image recipe change; a suite's older images are removed.
+key=$( { echo "$SUITE $MIRROR $PKGS"; cat "$REPO/pyproject.toml" "$HERE/customize-rootfs.sh" "$HERE/guest-wheels.sh"; } | sha256sum | cut -c1-16)
+IMG="$CACHE/$SUITE-$key"
 WORK=$(mktemp -d /var/tmp/cce-vm-test.XXXXXX)
 QEMU_PID=""
 cleanup() {
@@ -34,24 +42,17 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ ! -f "$IMG/base.raw" ]; then
-    stage "building the image $key (debootstrap, about 2 minutes)"
-    rm -rf "$IMG"; mkdir -p "$IMG/rootfs" "$CACHE/debs" "$IMG/wheels"
-    debootstrap --variant=minbase --include="$PKGS" --cache-dir="$CACHE/debs" bookworm "$IMG/rootfs" "$MIRROR" >"$IMG/debootstrap.log"
-    bash "$HERE/customize-rootfs.sh" "$IMG/rootfs"
-    stage "wheelhouse: the lab's Python dependencies (PyPI is not reachable from the guest)"
-    "$PY" -m pip download -q -d "$IMG/wheels" "$REPO[dev]" setuptools wheel 2>&1 | { grep -v ' is ignored: ' || true; }
-    for sdist in "$IMG"/wheels/*.tar.gz; do
-        [ -e "$sdist" ] || continue
-        "$PY" -m pip wheel -q --no-deps -w "$IMG/wheels" "$sdist" && rm -f "$sdist"
-    done
-    rm -f "$IMG"/wheels/cce_lab-*  # the lab itself comes from the repository copy
-    # Pre-install the dependencies into the image's Python: the guest's venv (system site packages) reuses them.
-    mkdir -p "$IMG/rootfs/tmp/wheels" && cp "$IMG"/wheels/*.whl "$IMG/rootfs/tmp/wheels/"
-    wheels=$(cd "$IMG/rootfs/tmp/wheels" && printf '/tmp/wheels/%s ' *.whl)
-    # shellcheck disable=SC2086  # one argument per wheel
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$IMG/rootfs" /usr/bin/python3 -m pip install -q \
-        --break-system-packages --no-index --find-links /tmp/wheels $wheels
-    rm -rf "$IMG/rootfs/tmp/wheels" "$IMG/rootfs/root/.cache" "$IMG"/rootfs/var/cache/apt/archives/*.deb
+    for old in "$CACHE/$SUITE"-*; do [ -d "$old" ] && [ "$old" != "$IMG" ] && rm -rf "$old"; done
+    stage "building the image $SUITE-$key (debootstrap $SUITE from $MIRROR, 2 to 4 minutes)"
+    rm -rf "$IMG"; mkdir -p "$IMG/rootfs" "$CACHE/debs-$SUITE" "$IMG/wheels"
+    debootstrap --variant=minbase --include="$PKGS" --cache-dir="$CACHE/debs-$SUITE" "$SUITE" "$IMG/rootfs" "$MIRROR" >"$IMG/debootstrap.log"
+    stage "debootstrap $SUITE done ($(cat "$IMG/rootfs/etc/debian_version"))"
+    # The wheelhouse is made by the guest's own Python (trixie's 3.13 needs other wheels than the host's),
+    # in the tree before it boots: PyPI is not reachable from the guest.
+    bash "$HERE/guest-wheels.sh" "$IMG/rootfs" "$REPO" "$IMG/wheels"
+    stage "wheelhouse: $(ls "$IMG/wheels" | wc -l) wheels for the guest's $(chroot "$IMG/rootfs" /usr/bin/python3 -V)"
+    bash "$HERE/customize-rootfs.sh" "$IMG/rootfs" "$SUITE" "$MIRROR"
+    rm -rf "$IMG/rootfs/root/.cache" "$IMG"/rootfs/var/cache/apt/archives/*.deb
     cp "$IMG"/rootfs/boot/vmlinuz-* "$IMG/vmlinuz"
     cp "$IMG"/rootfs/boot/initrd.img-* "$IMG/initrd.img"
     mkfs.ext4 -q -F -L cce-root -d "$IMG/rootfs" "$IMG/base.raw" 4G
