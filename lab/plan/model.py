@@ -120,6 +120,7 @@ class ServicePlan:
     internal_traffic_policy: str = "Cluster"
     affinity_seconds: int = 10800
     source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges
+    health_check_node_port: int | None = None  # LoadBalancer + Local: kube-proxy's /healthz (the ELB probes it)
 
     @property
     def label(self) -> str:
@@ -254,6 +255,7 @@ class ServiceSummary:
     namespace: str = "default"
     port_name: str = ""
     internal_traffic_policy: str = "Cluster"
+    health_check_node_port: int | None = None
 
     @classmethod
     def of(cls, s: ServicePlan) -> ServiceSummary:
@@ -274,6 +276,7 @@ class ServiceSummary:
             s.namespace,
             s.port_name,
             s.internal_traffic_policy,
+            s.health_check_node_port,
         )
 
 
