@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.plan.model import Plan
-from lab.render import edge, kubeproxy
+from lab.render import edge
 from lab.render.faults.fault import Fault, ipt, rendered_rule, rule_args
 
 
@@ -70,7 +70,7 @@ def elb_local_wrong_node(plan: Plan, rundir: Path) -> Fault:
         raise ValueError("the fault needs a Local LoadBalancer Service with a node that has no endpoint of it")
     elb = plan.host("elb")
     assert elb
-    rule = ["ELB-" + kubeproxy.chain_suffix(svc.name), "-p", "tcp", "-j", "DNAT"]
+    rule = [edge.elb_chain(svc), "-p", "tcp", "-j", "DNAT"]
     rule += ["--to-destination", f"{empty[0].ip}:{svc.node_port}"]
     return Fault(
         "elb-local-wrong-node",
