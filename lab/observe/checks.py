@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from lab.apply import surroundings
 from lab.errors import LabError
 from lab.kernel import netns
-from lab.observe import access, capture, probe, verdicts
+from lab.observe import access, capture, elbhealth, probe, verdicts
 from lab.observe import ping as pings
 from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckReport, CheckResult, controlled
@@ -194,6 +194,8 @@ def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:
     results.extend(_encapsulation(plan))
     results.extend(_security_group(plan))
     results.extend(access.run(plan, progress))
+    progress("ELB health checks")
+    results += elbhealth.run(plan)
     for r in results:
         r.model = plan.model
     return CheckReport(name=plan.name, model=plan.model, datapath=plan.datapath, results=results)

@@ -41,6 +41,7 @@ BUILDERS: dict[str, tuple[Callable[[Plan, Path], Fault], tuple[str, ...]]] = {
     "eip-unbound": (edge.eip_unbound, ALL),
     "elb-local-wrong-node": (edge.elb_local_wrong_node, ALL),
     "sg-no-containers": (edge.sg_no_containers, VPC),
+    "elb-health-blocked": (edge.elb_health_blocked, ALL),
 }
 
 
