@@ -1,4 +1,4 @@
-"""`cce-lab move`: a pod rescheduled on a running lab, through the same code `up` wires pods with.
+"""`cce-lab move` and `scale`: pods made and removed on a running lab, through the same code `up` wires pods with.
 
 In the order a Deployment's rolling update keeps: the new pod first (namespace,
 veth, datapath port, its HTTP/UDP server), then the endpoints everywhere
@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import time
+from typing import TextIO
 
 from lab import datapaths, documents
 from lab.apply import health, kubeproxy, vpc
@@ -47,29 +48,60 @@ def check(plan: Plan, pod_name: str, node: str) -> None:
     moves.move(plan, pod_name, node)
 
 
-def move(plan: Plan, pod_name: str, node: str, progress: Progress = quiet) -> tuple[Plan, Pod, Pod, float]:
-    """Move `pod_name` to `node`; returns (the new plan, the old pod, the new pod, seconds the endpoints took)."""
-    journal = Journal(plan.name)
-    with (journal.dir / "move.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one change at a time; the plan is read again under the lock
-        return _move(status.load_plan(plan.name), pod_name, node, journal, progress)
+def _locked(name: str) -> tuple[Journal, TextIO]:
+    journal = Journal(name)
+    lock = (journal.dir / "move.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one change at a time; the plan is read again under the lock
+    return journal, lock
 
 
-def _move(plan: Plan, pod_name: str, node: str, journal: Journal, progress: Progress) -> tuple[Plan, Pod, Pod, float]:
-    after, old, pod = moves.move(plan, pod_name, node)
-    journal.add(move=old.name, to=node, new=pod.name)
+def _create(plan: Plan, pods: list[Pod], journal: Journal, progress: Progress) -> None:
+    """New pods (in `plan` already), wired as `up` wires them: namespace, veth, datapath port, server."""
     datapath = datapaths.get(plan.datapath)
-    target = after.node(node)
-    progress(f"{pod.name} on {node}: {pod.ip}")
-    vpc.pod_namespace(journal, pod)
-    vpc.wire_pods(after, target, [pod])
-    datapath.attach(after, target, [pod])
-    start_server(after, pod, journal)
+    for pod in pods:
+        progress(f"{pod.name} on {pod.node}: {pod.ip}")
+        node = plan.node(pod.node)
+        vpc.pod_namespace(journal, pod)
+        vpc.wire_pods(plan, node, [pod])
+        datapath.attach(plan, node, [pod])
+        start_server(plan, pod, journal)
+
+
+def _remove(plan: Plan, pods: list[Pod], progress: Progress) -> None:
+    """Pods gone from `plan`: their datapath port, veth and namespace."""
+    datapath = datapaths.get(plan.datapath)
+    for old in pods:
+        progress(f"removing {old.name} from {old.node}")
+        node = plan.node(old.node)
+        datapath.detach(plan, node, old)
+        vpc.unwire_pod(node, old)
+
+
+def _apply(after: Plan, added: list[Pod], removed: list[Pod], journal: Journal, progress: Progress) -> float:
+    _create(after, added, journal, progress)
     began = time.monotonic()
     progress(f"kube-proxy on {len(after.nodes)} nodes, health-check counts")
     resync(after, journal)
     took = time.monotonic() - began
-    progress(f"removing {old.name} from {old.node}")
-    datapath.detach(after, after.node(old.node), old)
-    vpc.unwire_pod(after.node(old.node), old)
-    return after, old, pod, took
+    _remove(after, removed, progress)
+    return took
+
+
+def move(plan: Plan, pod_name: str, node: str, progress: Progress = quiet) -> tuple[Plan, Pod, Pod, float]:
+    """Move `pod_name` to `node`; returns (the new plan, the old pod, the new pod, seconds the endpoints took)."""
+    journal, lock = _locked(plan.name)
+    with lock:
+        after, old, pod = moves.move(status.load_plan(plan.name), pod_name, node)
+        journal.add(move=old.name, to=node, new=pod.name)
+        return after, old, pod, _apply(after, [pod], [old], journal, progress)
+
+
+def scale(
+    plan: Plan, workload: str, replicas: int, progress: Progress = quiet
+) -> tuple[Plan, list[Pod], list[Pod], float]:
+    """Scale `workload` to `replicas`; returns (the new plan, pods removed, pods added, seconds the endpoints took)."""
+    journal, lock = _locked(plan.name)
+    with lock:
+        after, removed, added = moves.scale(status.load_plan(plan.name), workload, replicas)
+        journal.add(scale=workload, replicas=replicas)
+        return after, removed, added, _apply(after, added, removed, journal, progress)

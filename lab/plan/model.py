@@ -121,6 +121,7 @@ class ServicePlan:
     affinity_seconds: int = 10800
     source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges
     health_check_node_port: int | None = None  # LoadBalancer + Local: kube-proxy's /healthz (the ELB probes it)
+    app: str = ""  # the workload its selector (app=<name>) picks, kept for `scale` from zero
 
     @property
     def label(self) -> str:

@@ -1,4 +1,4 @@
-"""A pod moved to another node on a running lab, planned: the new pod, and the Services' endpoints after it. Pure.
+"""Pods moved or a workload scaled on a running lab, planned: the new pods, and the Services' endpoints after. Pure.
 
 As a Deployment does when a pod is evicted: the old pod goes, a new pod of the same
 workload starts on the target node under a new name (`web-4`), with an address of
@@ -50,7 +50,7 @@ def with_pods(plan: Plan, pods: list[Pod]) -> Plan:
     """The plan with another pod list: every Service's endpoints recomputed from it (kube-proxy's order)."""
     services = []
     for svc in plan.services:
-        workload = svc.workload  # the plan keeps a Service's selector in its endpoints' pods
+        workload = svc.app or svc.workload  # a plan saved before `app` existed keeps it in its endpoints
         endpoints = [
             Endpoint(p.name, p.node, p.ip, svc.target_port) for p in pods if workload and p.workload == workload
         ]
@@ -82,3 +82,39 @@ def move(plan: Plan, pod_name: str, node: str) -> tuple[Plan, Pod, Pod]:
     pod = new_pod(plan, old.workload, node, old.port)
     pods = [p for p in plan.pods if p.name != old.name] + [pod]
     return with_pods(plan, pods), old, pod
+
+
+MAX_REPLICAS = 100  # `scale` on a running lab: a namespace and a process each
+
+
+def workloads(plan: Plan) -> list[str]:
+    """The Deployments of the lab: those with pods, and those a Service selects (scaled to zero, say)."""
+    found = {p.workload for p in plan.pods if p.workload} | {s.app for s in plan.services if s.app}
+    return sorted(found)
+
+
+def _emptiest(plan: Plan, workload: str) -> str:
+    """Where the scheduler puts the next pod: the node with fewest of this workload's pods, then fewest pods."""
+    return min(
+        plan.nodes,
+        key=lambda n: (sum(p.workload == workload for p in plan.pods_on(n.name)), len(plan.pods_on(n.name))),
+    ).name
+
+
+def scale(plan: Plan, workload: str, replicas: int) -> tuple[Plan, list[Pod], list[Pod]]:
+    """(the plan after, the pods removed (newest first), the pods added); UsageError for bad input."""
+    if workload not in workloads(plan):
+        raise UsageError(f"workload: no workload named {workload!r} in lab {plan.name} ({', '.join(workloads(plan))})")
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise UsageError(f"replicas: {replicas} is outside 0-{MAX_REPLICAS}")
+    mine = [p for p in plan.pods if p.workload == workload]
+    port = mine[0].port if mine else next((s.target_port for s in plan.services if s.app == workload), 8080)
+    index = {p.name: int(p.name.rsplit("-", 1)[1]) for p in mine}
+    removed = sorted(mine, key=lambda p: index[p.name], reverse=True)[: max(len(mine) - replicas, 0)]
+    current = with_pods(plan, [p for p in plan.pods if p not in removed])
+    added = []
+    for _ in range(replicas - len(mine)):
+        pod = new_pod(current, workload, _emptiest(current, workload), port)
+        added.append(pod)
+        current = with_pods(current, [*current.pods, pod])
+    return current, removed, added

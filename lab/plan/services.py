@@ -73,6 +73,7 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
                     affinity_seconds=s.affinity_seconds(),
                     source_ranges=[str(c) for c in s.load_balancer_source_ranges],
                     health_check_node_port=health_port,
+                    app=workload,
                 )
             )
     return result

@@ -57,6 +57,15 @@ def _backends(name: str, label: str) -> str:
     return elbhealth._live(plan, svc)
 
 
+def _until(name: str, backends: str) -> float:
+    """Seconds until the ELB's chain for solo-local holds `backends` (node order), within the deadline."""
+    t0 = time.monotonic()
+    while (seen := _backends(name, "solo-local")) != backends:
+        assert time.monotonic() - t0 < FOLLOW_DEADLINE, f"the ELB still sends to {seen}, not {backends}"
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 def _check(name: str) -> dict[str, dict]:
     res = cli("check", name, "--json", timeout=300)
     assert res.returncode in (0, 1), res.stderr
@@ -99,13 +108,12 @@ def test_the_elb_follows_a_moved_endpoint(lab, model: str) -> None:
     assert _backends(name, "solo-local") == first
     assert _backends(name, "web-elb") == ", ".join(n.name for n in plan.nodes)  # Cluster: every node
 
+    for bad in (["nobody", target], ["solo-1", "node-9"], ["solo-1", first]):  # refused before anything changes
+        refused = cli("move", *bad, "--lab", name)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     moved = cli("move", "solo-1", target, "--lab", name, check=True)
-    t0 = time.monotonic()
     assert "solo-2 on " + target in moved.stderr
-    while (seen := _backends(name, "solo-local")) != target:
-        assert time.monotonic() - t0 < FOLLOW_DEADLINE, f"the ELB still sends to {seen}"
-        time.sleep(0.05)
-    followed = time.monotonic() - t0
+    followed = _until(name, target)
     print(f"\n{model}: the ELB followed the move in {followed:.2f} s")
     assert followed < (health.FALL + 1) * health.INTERVAL + 2.0
     assert _backends(name, "web-elb") == ", ".join(n.name for n in plan.nodes)  # unchanged
@@ -140,6 +148,16 @@ def test_the_elb_follows_a_moved_endpoint(lab, model: str) -> None:
     assert not unexpected, unexpected
     healed = _check(name)  # the row waits for the checker to take the node back
     assert all(r["ok"] for r in healed.values()), {s: r["detail"] for s, r in healed.items() if not r["ok"]}
+
+    # scale: to zero the ELB refuses; to two, it spreads over the two nodes the scheduler picked
+    cli("scale", "solo", "0", "--lab", name, check=True)
+    _until(name, elbhealth.NONE)
+    assert probe.http(client.netns, svc.eip, svc.port).status is None
+    res = cli("scale", "solo", "2", "--lab", name, check=True)
+    nodes = sorted(e.node for e in load_plan(name).service("solo-local").endpoints)  # type: ignore[union-attr]
+    assert len(set(nodes)) == 2, res.stderr
+    _until(name, ", ".join(nodes))
+    assert cli("scale", "nothing", "1", "--lab", name).returncode == 2
 
     cli("down", name, check=True)
     assert [n for n in netns.list_names() if n.startswith(f"{name}-")] == []
