@@ -16,7 +16,7 @@ import time
 from typing import TextIO
 
 from lab import datapaths, documents
-from lab.apply import health, kubeproxy, vpc
+from lab.apply import health, ingress, kubeproxy, vpc
 from lab.kernel.journal import Journal
 from lab.netexec import launch as netexec
 from lab.observe import status
@@ -36,10 +36,12 @@ def start_server(plan: Plan, pod: Pod, journal: Journal) -> None:
 
 
 def resync(plan: Plan, journal: Journal) -> None:
-    """Endpoints changed: kube-proxy on every node (one batch each), the health counts, the saved plan."""
+    """Endpoints changed: kube-proxy on every node (one batch each), the health counts, the Ingress upstreams,
+    the saved plan. (The NAT gateway's DNAT rules stay as `up` made them: no health check behind them.)"""
     for node in plan.nodes:
         kubeproxy.program(plan, node, fresh=False)
     health.write_state(plan, journal)
+    ingress.reload(plan, journal)
     journal.save_plan(documents.dump(plan))
 
 
