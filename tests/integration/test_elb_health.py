@@ -11,11 +11,13 @@ The check row and its fault are held to the same lab, and `down` leaves nothing.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import CLI, ROOT, cli
 
 from lab.kernel import netns
 from lab.kernel.journal import lab_dir
@@ -24,15 +26,20 @@ from lab.observe.status import load_plan
 from lab.render import faults as catalogue
 from lab.render import health
 
-LABS = {"tunnel": "hctun", "vpc": "hcvpc"}
+LABS = {  # case -> (lab, model, datapath): every datapath's runtime pod wiring (auto: ovs-userspace here)
+    "tunnel": ("hctun", "tunnel", "auto"),
+    "linux-vxlan": ("hctun", "tunnel", "linux-vxlan"),
+    "vpc": ("hcvpc", "vpc", "auto"),
+}
 FOLLOW_DEADLINE = 10.0  # seconds: 2 probes 1 s apart, with room for a loaded machine
 ROW = "ELB health check of solo-local: backends = nodes with a local endpoint"
 
 
-def _spec(name: str, model: str) -> dict:
+def _spec(name: str, model: str, datapath: str = "auto") -> dict:
     return {
         "name": name,
         "model": model,
+        "datapath": datapath,
         "nodes": 3,
         "pods_per_node": 1,
         "internet": True,
@@ -84,9 +91,9 @@ def _lab_processes(name: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("model", sorted(LABS))
-def test_the_elb_follows_a_moved_endpoint(lab, model: str) -> None:
-    name = lab(**_spec(LABS[model], model))
+@pytest.mark.parametrize("case", sorted(LABS))
+def test_the_elb_follows_a_moved_endpoint(lab, case: str) -> None:
+    name = lab(**_spec(*LABS[case]))
     plan = load_plan(name)
     elb, client = plan.host("elb"), plan.host("internet-client")
     assert elb and client
@@ -114,7 +121,7 @@ def test_the_elb_follows_a_moved_endpoint(lab, model: str) -> None:
     moved = cli("move", "solo-1", target, "--lab", name, check=True)
     assert "solo-2 on " + target in moved.stderr
     followed = _until(name, target)
-    print(f"\n{model}: the ELB followed the move in {followed:.2f} s")
+    print(f"\n{case}: the ELB followed the move in {followed:.2f} s")
     assert followed < (health.FALL + 1) * health.INTERVAL + 2.0
     assert _backends(name, "web-elb") == ", ".join(n.name for n in plan.nodes)  # unchanged
 
@@ -163,3 +170,20 @@ def test_the_elb_follows_a_moved_endpoint(lab, model: str) -> None:
     assert [n for n in netns.list_names() if n.startswith(f"{name}-")] == []
     assert _lab_processes(name) == []
     assert not lab_dir(name).exists()
+
+
+def test_down_after_a_killed_move(lab) -> None:
+    """SIGKILL `move` once the new pod's namespace exists: `down` still removes it (and its server, if started)."""
+    name = lab(**_spec("hctun", "tunnel"))
+    journal = lab_dir(name) / "journal.jsonl"
+    proc = subprocess.Popen([*CLI, "move", "solo-1", "node-3", "--lab", name], cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not netns.exists(f"{name}-solo-2"):  # made mid-way, and journalled before it was made
+        assert time.monotonic() < deadline and proc.poll() is None, "move ended before it could be killed"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert f'"netns": "{name}-solo-2"' in journal.read_text()
+    cli("down", name, check=True)
+    assert [n for n in netns.list_names() if n.startswith(f"{name}-")] == []
+    assert _lab_processes(name) == []

@@ -13,7 +13,7 @@ from lab.elbcheck.checker import Backend, settle
 from lab.errors import SpecError, UsageError
 from lab.netexec import healthz
 from lab.plan import Plan, make_plan
-from lab.plan.moves import move
+from lab.plan.moves import move, scale
 from lab.render import edge, health, kubeproxy
 from lab.spec import build_spec
 
@@ -172,3 +172,23 @@ def test_move_refuses_bad_input(pod: str, node: str, message: str) -> None:
     with pytest.raises(UsageError, match=message) as info:
         move(_plan(), pod, node)
     assert info.value.exit_code == 2
+
+
+def test_scale_places_new_pods_on_the_emptiest_nodes_and_removes_the_newest() -> None:
+    plan = _plan()
+    up, removed, added = scale(plan, "solo", 3)
+    assert removed == [] and [(p.name, p.node) for p in added] == [("solo-2", "node-2"), ("solo-3", "node-3")]
+    assert sorted(e.pod for e in up.services[0].endpoints) == ["solo-1", "solo-2", "solo-3"]
+    down, removed, added = scale(up, "solo", 1)
+    assert [p.name for p in removed] == ["solo-3", "solo-2"] and added == []
+    zero = scale(down, "solo", 0)[0]
+    assert zero.services[0].endpoints == [] and health.state(zero)["services"]["default/solo-local"] == {
+        "node-1": 0,
+        "node-2": 0,
+        "node-3": 0,
+    }
+    again = scale(zero, "solo", 1)[0]  # from zero: the Service's selector is kept in the plan
+    assert [e.pod for e in again.services[0].endpoints] == ["solo-1"]
+    for workload, n, message in (("nothing", 1, "no workload named"), ("solo", -1, "outside 0-100")):
+        with pytest.raises(UsageError, match=message):
+            scale(plan, workload, n)
