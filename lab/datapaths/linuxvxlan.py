@@ -80,4 +80,6 @@ def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
 
 
 def detach(plan: Plan, node: Node, pod: Pod) -> None:
-    """Nothing to undo: the bridge port and the route go with the pod's veth."""
+    """The pod's host route (it is on br-int, so it outlives the veth; a later pod may get the address)."""
+    with netns.iproute(node.netns) as ipr:
+        ipr.route("del", dst=f"{pod.ip}/32", oif=link_index(ipr, "br-int"), scope=SCOPE_LINK)
