@@ -104,7 +104,8 @@ def _already(journal: Journal, doc: dict) -> bool:
     """What to say when the lab's journal exists: up (False), a different lab, being built, or leftovers."""
     name = journal.dir.name
     if journal.complete():
-        if journal.plan() != doc:
+        changed = any("move" in e or "scale" in e for e in journal.entries())  # its pods changed since `up`
+        if journal.plan() != doc and not changed:
             raise LabError(f"a different lab named {name} is up: run 'cce-lab down {name}' first")
         return False
     builder = journal.owner()

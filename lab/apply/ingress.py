@@ -22,3 +22,15 @@ def start(plan: Plan, journal: Journal) -> None:
     # nginx retitles itself: its master is recognised by title and configuration path, not by --pidfile=
     journal.add(pidfile=str(pidfile), title=NGINX_TITLE, marker=f"-c {conf}")
     procs.run(elb.netns, ["nginx", "-e", str(journal.dir / nginx.ERROR_LOG), "-c", str(conf)])
+
+
+def reload(plan: Plan, journal: Journal) -> None:
+    """Endpoints moved: the upstreams follow (a `Local` Service's nodes), nginx reloads its workers gracefully."""
+    elb = plan.host("elb")
+    conf = journal.dir / nginx.CONF
+    if not elb or not plan.ingresses or not conf.exists():
+        return
+    tmp = conf.with_name(".nginx.conf.tmp")
+    tmp.write_text(nginx.config(plan, journal.dir))
+    tmp.replace(conf)
+    procs.run(elb.netns, ["nginx", "-e", str(journal.dir / nginx.ERROR_LOG), "-c", str(conf), "-s", "reload"])

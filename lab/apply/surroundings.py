@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from ipaddress import IPv4Network
 
-from lab.apply import ingress, kubeproxy, workloads
+from lab.apply import health, ingress, kubeproxy, workloads
 from lab.errors import LabError
 from lab.kernel import netns, procs
 from lab.kernel.journal import Journal
@@ -154,8 +154,9 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
     _elb(plan)
     progress(f"kube-proxy on {len(plan.nodes)} nodes: {len(plan.services)} Services")
     _nodes(plan)
-    progress("HTTP/UDP servers in every pod")
+    progress("HTTP/UDP servers in every pod, health-check node ports on the nodes")
     workloads.start(plan, journal)
+    health.start_checker(plan, journal)
     if plan.ingresses:
         progress("Ingress: nginx on the ELB")
         ingress.start(plan, journal)

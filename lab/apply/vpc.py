@@ -8,7 +8,7 @@ from lab.kernel import netns
 from lab.kernel.journal import Journal
 from lab.kernel.links import configure, link_index, veth
 from lab.plan.cluster import POD_GATEWAY
-from lab.plan.model import Plan
+from lab.plan.model import Node, Plan, Pod
 
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
@@ -70,17 +70,38 @@ def router_and_nics(plan: Plan) -> None:
 def pods(plan: Plan) -> None:
     """One veth per pod: node end `veth-pK`, pod end `eth0` with its /32 and the 169.254.1.1 gateway."""
     for node in plan.nodes:
-        on_node = plan.pods_on(node.name)
-        with netns.iproute(node.netns) as ipr:
-            for pod in on_node:
-                veth(ipr, pod.host_if, pod.netns, "eth0", plan.pod_mtu, peer_mac=pod.mac)
+        wire_pods(plan, node, plan.pods_on(node.name))
+
+
+def wire_pods(plan: Plan, node: Node, on_node: list[Pod]) -> None:
+    """The veths of `on_node` (pods of `node`), as `up` makes them and `move` makes one more."""
+    with netns.iproute(node.netns) as ipr:
         for pod in on_node:
-            configure(
-                pod.netns,
-                "eth0",
-                pod.ip,
-                32,
-                mtu=plan.pod_mtu,
-                routes=[("0.0.0.0/0", POD_GATEWAY)],
-                onlink_gateway=POD_GATEWAY,
-            )
+            veth(ipr, pod.host_if, pod.netns, "eth0", plan.pod_mtu, peer_mac=pod.mac)
+    for pod in on_node:
+        configure(
+            pod.netns,
+            "eth0",
+            pod.ip,
+            32,
+            mtu=plan.pod_mtu,
+            routes=[("0.0.0.0/0", POD_GATEWAY)],
+            onlink_gateway=POD_GATEWAY,
+        )
+
+
+def pod_namespace(journal: Journal, pod: Pod) -> None:
+    """A pod's namespace made on a running lab: journalled first, its sysctls as `namespaces` sets them."""
+    journal.add(netns=pod.netns)
+    netns.create(pod.netns)
+    netns.sysctl(pod.netns, IPV6_OFF)
+
+
+def unwire_pod(node: Node, pod: Pod) -> None:
+    """A pod gone: its veth (both ends) and its namespace."""
+    with netns.iproute(node.netns) as ipr:
+        found = ipr.link_lookup(ifname=pod.host_if)
+        if found:
+            ipr.link("del", index=found[0])
+    if netns.exists(pod.netns):
+        netns.delete(pod.netns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from lab.apply import health
 from lab.kernel.journal import Journal
 from lab.netexec import launch as netexec
 from lab.plan import Plan
@@ -25,7 +26,7 @@ def targets(plan: Plan) -> list[dict]:
 
 def start(plan: Plan, journal: Journal) -> None:
     config = journal.dir / "netexec.json"
-    config.write_text(json.dumps({"targets": targets(plan)}))
+    config.write_text(json.dumps({"targets": targets(plan) + health.targets(plan, journal)}))
     pidfile = journal.dir / "netexec.pid"
     journal.add(pidfile=str(pidfile))
     netexec.start(config, pidfile, journal.dir / "netexec.log")

@@ -2,7 +2,9 @@
 
 A datapath is a module of this package that defines `NAMES` (the `datapath:`
 values it serves), `preflight(plan)` (refuse early, before anything is built,
-when the host lacks what it needs) and `build(plan, journal, progress)`. The
+when the host lacks what it needs), `build(plan, journal, progress)`, and
+`attach(plan, node, pods)` / `detach(plan, node, pod)` for a pod made or removed
+on a running lab (`cce-lab move`). The
 registry finds the modules by itself: a new datapath is one new module.
 """
 
@@ -15,7 +17,7 @@ from typing import Protocol
 
 from lab.errors import LabError
 from lab.kernel.journal import Journal
-from lab.plan.model import Plan
+from lab.plan.model import Node, Plan, Pod
 from lab.progress import Progress
 
 
@@ -25,6 +27,10 @@ class Datapath(Protocol):
     def preflight(self, plan: Plan) -> None: ...
 
     def build(self, plan: Plan, journal: Journal, progress: Progress) -> None: ...
+
+    def attach(self, plan: Plan, node: Node, pods: list[Pod]) -> None: ...
+
+    def detach(self, plan: Plan, node: Node, pod: Pod) -> None: ...
 
 
 @cache

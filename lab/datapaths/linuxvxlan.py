@@ -7,11 +7,13 @@ neighbour and FDB entry per remote node, the way flannel's vxlan backend does.
 
 from __future__ import annotations
 
+from pyroute2 import IPRoute
+
 from lab.kernel import netns
 from lab.kernel.journal import Journal
 from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.cluster import POD_GATEWAY, POD_TABLE, VXLAN_PORT, VXLAN_VNI
-from lab.plan.model import Plan
+from lab.plan.model import Node, Plan, Pod
 from lab.progress import Progress
 
 NAMES = ("linux-vxlan",)
@@ -31,9 +33,7 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
             br = link_index(ipr, "br-int")
             ipr.link("set", index=br, mtu=plan.pod_mtu, state="up")
             ipr.addr("add", index=br, address=POD_GATEWAY, prefixlen=32)
-            for pod in plan.pods_on(node.name):
-                ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
-                ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=SCOPE_LINK, prefsrc=node.ip)
+            _attach(ipr, node, br, plan.pods_on(node.name))
             ipr.link(
                 "add",
                 ifname="vxlan0",
@@ -65,3 +65,21 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
                 table=POD_TABLE,
                 priority=POD_TABLE,
             )
+
+
+def _attach(ipr: IPRoute, node: Node, br: int, pods: list[Pod]) -> None:
+    for pod in pods:
+        ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
+        ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=SCOPE_LINK, prefsrc=node.ip)
+
+
+def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
+    """A pod made by `move`: on br-int, with its host route (as `build` wires the first ones)."""
+    with netns.iproute(node.netns) as ipr:
+        _attach(ipr, node, link_index(ipr, "br-int"), pods)
+
+
+def detach(plan: Plan, node: Node, pod: Pod) -> None:
+    """The pod's host route (it is on br-int, so it outlives the veth; a later pod may get the address)."""
+    with netns.iproute(node.netns) as ipr:
+        ipr.route("del", dst=f"{pod.ip}/32", oif=link_index(ipr, "br-int"), scope=SCOPE_LINK)

@@ -25,7 +25,7 @@ from lab.errors import LabError
 from lab.kernel import links, netns, procs
 from lab.kernel.journal import Journal, lab_dir
 from lab.kernel.links import SCOPE_LINK, link_index
-from lab.plan.model import Node, Plan
+from lab.plan.model import Node, Plan, Pod
 from lab.progress import Progress
 from lab.render import ovs as render
 
@@ -154,10 +154,7 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
         ipr.link("set", index=gw0, mtu=plan.pod_mtu, state="up")
         ipr.route("add", dst=plan.container_cidr, oif=gw0, prefsrc=node.ip, scope=SCOPE_LINK)
     if userspace:
-        procs.run(node.netns, ["nft", "-f", "-"], input=render.port_guard(["eth0", *(p.host_if for p in pods)]))
-        links.tx_checksum_off(node.netns, [p.host_if for p in pods])
-        for pod in pods:
-            links.tx_checksum_off(pod.netns, ["eth0"])
+        _userspace_ports(plan, node, pods)
         inst.appctl_many("tnl/neigh/set", render.tunnel_neighbours(plan, node))
 
 
@@ -178,3 +175,31 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
             future.result()
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _userspace_ports(plan: Plan, node: Node, new: list[Pod], replace: bool = False) -> None:
+    """The netdev datapath's pod ports: the port guard over every pod port of the node, no TX checksum offload."""
+    guard = render.port_guard(["eth0", *(p.host_if for p in plan.pods_on(node.name))])
+    if replace:  # one nft transaction: the old guard goes and the new one comes at once
+        guard = "table netdev cce_ovs_ports {}\ndelete table netdev cce_ovs_ports\n" + guard
+    procs.run(node.netns, ["nft", "-f", "-"], input=guard)
+    links.tx_checksum_off(node.netns, [p.host_if for p in new])
+    for pod in new:
+        links.tx_checksum_off(pod.netns, ["eth0"])
+
+
+def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
+    """Pods made by `move` (in `plan` already): their br-int ports and delivery flows, as `build` makes them."""
+    inst = Instance(rundir(plan.name, node), node.netns)
+    for pod in pods:
+        inst.vsctl(*render.pod_port_args(pod))
+        inst.ofctl("add-flow", f"unix:{inst.dir}/br-int.mgmt", render.pod_flow(pod))
+    if plan.datapath == "ovs-userspace":
+        _userspace_ports(plan, node, pods, replace=True)
+
+
+def detach(plan: Plan, node: Node, pod: Pod) -> None:
+    """A pod gone (`plan` is the one after it): its flow and its br-int port; the port guard without it."""
+    inst = Instance(rundir(plan.name, node), node.netns)
+    inst.ofctl("--strict", "del-flows", f"unix:{inst.dir}/br-int.mgmt", render.pod_flow_match(pod))
+    inst.vsctl("--if-exists", "del-port", "br-int", pod.host_if)

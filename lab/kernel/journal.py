@@ -67,9 +67,13 @@ class Journal:
         except FileExistsError:
             raise LabError(f"lab {self.dir.name} is being built or was left by another run") from None
         if plan is not None:
-            tmp = self.dir / "plan.json.tmp"
-            tmp.write_text(json.dumps(plan, indent=1))
-            tmp.replace(self.dir / "plan.json")  # a reader sees no plan or a whole one
+            self.save_plan(plan)
+
+    def save_plan(self, plan: dict[str, Any]) -> None:
+        """The lab's plan (at `up`, and again when `move` changes its pods)."""
+        tmp = self.dir / "plan.json.tmp"
+        tmp.write_text(json.dumps(plan, indent=1))
+        tmp.replace(self.dir / "plan.json")  # a reader sees no plan or a whole one
 
     def add(self, **entry: Any) -> None:
         with self._lock, self.file.open("a") as f:

@@ -13,21 +13,22 @@ from lab.errors import LabError
 from lab.kernel import procs
 
 
-def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 10.0) -> int:
+def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 10.0, module: str = "lab.netexec") -> int:
     """Start the server detached and return its PID once every socket listens.
 
     The caller journals `pidfile` before this and ends the server with
     `lab.procs.stop(pidfile)`; `--pidfile=<pidfile>` is passed verbatim as one
-    argument, which is how `lab.procs` recognises the process.
+    argument, which is how `lab.procs` recognises the process. `module` is the
+    lab daemon to run with the same contract (`lab.elbcheck`).
     """
     running = procs.pid_of(pidfile)
     if running is not None:
-        raise LabError(f"netexec for {pidfile} is already running (PID {running})")
+        raise LabError(f"{module} for {pidfile} is already running (PID {running})")
     with contextlib.suppress(FileNotFoundError):
         Path(pidfile).unlink()  # stale: its process is gone, and it would fake readiness
     root = str(Path(__file__).resolve().parents[2])  # so `-m lab.netexec` is this very lab package
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    argv = [sys.executable, "-m", "lab.netexec", "--config", str(config_path), f"--pidfile={pidfile}"]
+    argv = [sys.executable, "-m", module, "--config", str(config_path), f"--pidfile={pidfile}"]
     argv += ["--log", str(log)]
     try:
         with open(log, "ab") as err:
@@ -36,20 +37,22 @@ def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 10.0) ->
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, env=env
             )
     except OSError as exc:
-        raise LabError(f"cannot start netexec ({config_path}): {exc}") from exc
+        raise LabError(f"cannot start {module} ({config_path}): {exc}") from exc
     deadline = time.monotonic() + timeout
     while True:
         if _pid_in(pidfile) == child.pid:
             return child.pid
         code = child.poll()
         if code is not None:
-            raise LabError(f"netexec ({config_path}) exited with code {code} before it was ready:\n{_tail(log, since)}")
+            raise LabError(
+                f"{module} ({config_path}) exited with code {code} before it was ready:\n{_tail(log, since)}"
+            )
         if time.monotonic() > deadline:
             child.kill()
             child.wait()
             if _pid_in(pidfile) == child.pid:
                 Path(pidfile).unlink(missing_ok=True)
-            raise LabError(f"netexec ({config_path}) not ready after {timeout:g} s, killed:\n{_tail(log, since)}")
+            raise LabError(f"{module} ({config_path}) not ready after {timeout:g} s, killed:\n{_tail(log, since)}")
         time.sleep(0.01)
 
 

@@ -17,7 +17,15 @@ from urllib.parse import urlsplit
 
 MAX_HEAD = 8192  # bytes of request line + headers; more is a bad request
 ROUTES = ("hostname", "clientip", "whoami")
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def peer_text(peer: tuple) -> str:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import cast
 
 from lab.kernel import netns
+from lab.netexec import healthz
 from lab.netexec.protocol import MAX_HEAD, http_reply, peer_text, response, udp_reply
 
 READ_TIMEOUT = 5.0  # seconds a client gets to send its whole request head
@@ -51,6 +52,7 @@ class Target:
     netns: str | None
     ip: str
     port: int
+    health: healthz.HealthCheck | None = None  # a health-check node port (HTTP only), not a pod's server
 
     def where(self) -> str:
         return f"target {self.name!r} ({self.ip}:{self.port} in {self.netns or 'the current namespace'})"
@@ -88,7 +90,11 @@ def load_config(path: Path) -> list[Target]:
         if (ns, ip, port) in seen:
             raise ConfigError(f"{where} ({name}): {ip}:{port} in {ns or 'the current namespace'} is listed twice")
         seen.add((ns, ip, port))
-        targets.append(Target(name, ns, ip, port))
+        try:
+            health = healthz.parse(entry["health"], f"{where} ({name})") if "health" in entry else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        targets.append(Target(name, ns, ip, port, health))
     if not targets:
         raise ConfigError(f"{path}: no targets")
     return targets
@@ -108,7 +114,7 @@ def _namespace(name: str | None) -> Iterator[None]:
         yield
 
 
-def bind_all(targets: list[Target]) -> list[tuple[Target, socket.socket, socket.socket]]:
+def bind_all(targets: list[Target]) -> list[tuple[Target, socket.socket, socket.socket | None]]:
     """Create, bind and listen every target's TCP and UDP socket inside its namespace.
 
     Targets are grouped by namespace so each namespace is entered once. On any
@@ -117,7 +123,7 @@ def bind_all(targets: list[Target]) -> list[tuple[Target, socket.socket, socket.
     by_ns: dict[str | None, list[Target]] = {}
     for t in targets:
         by_ns.setdefault(t.netns, []).append(t)
-    bound: dict[Target, tuple[socket.socket, socket.socket]] = {}
+    bound: dict[Target, tuple[socket.socket, socket.socket | None]] = {}
     current: Target | None = None
     try:
         for ns, group in by_ns.items():
@@ -129,13 +135,14 @@ def bind_all(targets: list[Target]) -> list[tuple[Target, socket.socket, socket.
     except OSError as exc:
         for tcp, udp in bound.values():
             tcp.close()
-            udp.close()
+            if udp is not None:
+                udp.close()
         assert current is not None
         raise BindError(f"{current.where()}: {exc}") from exc
     return [(t, *bound[t]) for t in targets]
 
 
-def _bind_one(t: Target) -> tuple[socket.socket, socket.socket]:
+def _bind_one(t: Target) -> tuple[socket.socket, socket.socket | None]:
     family = socket.AF_INET6 if ipaddress.ip_address(t.ip).version == 6 else socket.AF_INET
     tcp = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -147,6 +154,8 @@ def _bind_one(t: Target) -> tuple[socket.socket, socket.socket]:
             raise OSError(exc.errno, f"TCP bind: {exc.strerror}") from exc
         tcp.listen(BACKLOG)
         tcp.setblocking(False)
+        if t.health is not None:  # kube-proxy's health-check port is HTTP only
+            return tcp, None
         # UDP: no SO_REUSEADDR. UDP has no TIME_WAIT to skip, and on Linux the option would let a
         # second server bind the same port silently and steal datagrams instead of failing here.
         udp = socket.socket(family, socket.SOCK_DGRAM)
@@ -178,10 +187,11 @@ def _head_end(buf: bytearray) -> tuple[int, int]:
 class HttpConnection(asyncio.Protocol):
     """One TCP connection: collect the request head (bounded size and time), answer, close."""
 
-    __slots__ = ("buf", "name", "peer", "timer", "transport")
+    __slots__ = ("buf", "health", "name", "peer", "timer", "transport")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, health: healthz.HealthCheck | None = None) -> None:
         self.name = name
+        self.health = health
         self.buf = bytearray()
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -205,7 +215,11 @@ class HttpConnection(asyncio.Protocol):
         if end + sep > MAX_HEAD:
             self._finish(response(400, b"request head too large\n"))
             return
-        self._finish(http_reply(self.name, self.peer, bytes(self.buf[:end])))
+        head = bytes(self.buf[:end])
+        if self.health is not None:
+            self._finish(healthz.reply(self.health, head))
+        else:
+            self._finish(http_reply(self.name, self.peer, head))
 
     def eof_received(self) -> bool:
         if self.buf.strip():  # a head cut short: say so rather than vanish
@@ -281,7 +295,7 @@ def _log(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} netexec[{os.getpid()}]: {message}", file=sys.stderr, flush=True)
 
 
-async def serve(sockets: list[tuple[Target, socket.socket, socket.socket]], pidfile: Path | None) -> None:
+async def serve(sockets: list[tuple[Target, socket.socket, socket.socket | None]], pidfile: Path | None) -> None:
     """Serve every socket until SIGTERM/SIGINT; the pidfile exists exactly while serving."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -291,10 +305,13 @@ async def serve(sockets: list[tuple[Target, socket.socket, socket.socket]], pidf
     transports: list[asyncio.BaseTransport] = []
     try:
         for t, tcp, udp in sockets:
-            name = t.name
-            servers.append(await loop.create_server(lambda n=name: HttpConnection(n), sock=tcp, backlog=BACKLOG))
-            transport, _ = await loop.create_datagram_endpoint(lambda n=name: UdpResponder(n), sock=udp)
-            transports.append(transport)
+            name, health = t.name, t.health
+            servers.append(
+                await loop.create_server(lambda n=name, h=health: HttpConnection(n, h), sock=tcp, backlog=BACKLOG)
+            )
+            if udp is not None:
+                transport, _ = await loop.create_datagram_endpoint(lambda n=name: UdpResponder(n), sock=udp)
+                transports.append(transport)
         if pidfile is not None:
             _write_pidfile(pidfile)
         _log(f"serving {len(sockets)} targets (HTTP + UDP)")

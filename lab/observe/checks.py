@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from lab.apply import surroundings
 from lab.errors import LabError
 from lab.kernel import netns
-from lab.observe import access, capture, netpol, probe, verdicts
+from lab.observe import access, capture, elbhealth, netpol, probe, verdicts
 from lab.observe import ping as pings
 from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckReport, CheckResult, controlled
@@ -201,6 +201,8 @@ def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:
     if plan.network_policies:
         progress(f"NetworkPolicy ({len(plan.network_policies)} policies)")
         results.extend(netpol.run(plan))
+    progress("ELB health checks")
+    results += elbhealth.run(plan)
     for r in results:
         r.model = plan.model
     return CheckReport(name=plan.name, model=plan.model, datapath=plan.datapath, results=results)

@@ -126,6 +126,8 @@ class ServicePlan:
     internal_traffic_policy: str = "Cluster"
     affinity_seconds: int = 10800
     source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges
+    health_check_node_port: int | None = None  # LoadBalancer + Local: kube-proxy's /healthz (the ELB probes it)
+    app: str = ""  # the workload its selector (app=<name>) picks, kept for `scale` from zero
 
     @property
     def label(self) -> str:
@@ -283,6 +285,7 @@ class ServiceSummary:
     namespace: str = "default"
     port_name: str = ""
     internal_traffic_policy: str = "Cluster"
+    health_check_node_port: int | None = None
 
     @classmethod
     def of(cls, s: ServicePlan) -> ServiceSummary:
@@ -303,6 +306,7 @@ class ServiceSummary:
             s.namespace,
             s.port_name,
             s.internal_traffic_policy,
+            s.health_check_node_port,
         )
 
 

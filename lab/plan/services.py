@@ -5,6 +5,8 @@ Pure: what kube-proxy, the ELB, the NAT gateway and the Ingress will be told.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lab.errors import SpecError
 from lab.plan.model import DnatRule, Edge, Endpoint, IngressPlan, Node, Pod, ServicePlan
 from lab.spec import NODEPORT_RANGE, Service, Spec
@@ -22,6 +24,7 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
     cidr = spec.service_cidr
     free_ips = (cidr[i] for i in range(FIRST_CLUSTER_IP, cidr.num_addresses - 1) if cidr[i] not in taken_ips)
     taken_ports = {p.node_port for s in spec.services for p in s.service_ports() if p.node_port}
+    taken_ports |= {s.health_check_node_port for s in spec.services if s.health_check_node_port}
     free_ports = (p for p in range(NODEPORT_RANGE[0], NODEPORT_RANGE[1] + 1) if p not in taken_ports)
     elb, natgw = edge.host("elb"), edge.host("nat-gateway")
     listeners: dict[tuple[str, int], str] = {}  # (address, port) -> who listens there
@@ -36,16 +39,15 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
         cluster_ip = s.cluster_ip or next(free_ips, None)
         if cluster_ip is None:
             raise SpecError(f"services[{i}]", f"service_cidr {spec.service_cidr} has no free ClusterIP left")
-        for sp in s.service_ports():
+        node_ports = [sp.node_port for sp in s.service_ports()]
+        if s.type != "ClusterIP":
+            node_ports = [n or _next_port(free_ports, i) for n in node_ports]
+        health_port = None
+        if s.type == "LoadBalancer" and s.external_traffic_policy == "Local":
+            health_port = s.health_check_node_port or _next_port(free_ports, i)
+        for sp, node_port in zip(s.service_ports(), node_ports, strict=True):
             target = sp.target_port or wl.port
             endpoints = [Endpoint(p.name, p.node, p.ip, target) for p in pods if p.workload == workload]
-            node_port = sp.node_port
-            if s.type != "ClusterIP" and node_port is None:
-                node_port = next(free_ports, None)
-                if node_port is None:
-                    raise SpecError(
-                        f"services[{i}]", f"the NodePort range {NODEPORT_RANGE[0]}-{NODEPORT_RANGE[1]} is used up"
-                    )
             vip = eip = ""
             dnat: list[DnatRule] = []
             if s.type == "LoadBalancer" and elb:
@@ -74,9 +76,19 @@ def plan_services(spec: Spec, nodes: list[Node], pods: list[Pod], edge: Edge) ->
                     internal_traffic_policy=s.internal_traffic_policy,
                     affinity_seconds=s.affinity_seconds(),
                     source_ranges=[str(c) for c in s.load_balancer_source_ranges],
+                    health_check_node_port=health_port,
+                    app=workload,
                 )
             )
     return result
+
+
+def _next_port(free_ports: Iterator[int], index: int) -> int:
+    """The next free port of the NodePort range (nodePorts, then healthCheckNodePort, as Kubernetes allocates)."""
+    port = next(free_ports, None)
+    if port is None:
+        raise SpecError(f"services[{index}]", f"the NodePort range {NODEPORT_RANGE[0]}-{NODEPORT_RANGE[1]} is used up")
+    return port
 
 
 def _sorted_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:

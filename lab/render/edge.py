@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.plan.model import Plan
+from lab.plan.model import Host, Plan, ServicePlan
 from lab.render import kubeproxy
 
 
@@ -49,28 +49,63 @@ def nat_gateway(plan: Plan) -> str:
     return "\n".join([*nat, "COMMIT"]) + "\n"
 
 
-def elb(plan: Plan) -> str:
-    """iptables-restore input for the ELB: each listener spreads over its backend nodes' NodePort (L4)."""
+def elb_chain(svc: ServicePlan) -> str:
+    """The ELB's nat chain of one listener (unique per Service port, within iptables' 28 characters)."""
+    return "ELB-" + kubeproxy.chain_suffix(svc.label)
+
+
+def elb_refuse_chain(svc: ServicePlan) -> str:
+    """The ELB's filter chain of one listener: it refuses while no backend is healthy."""
+    return "ELBR-" + kubeproxy.chain_suffix(svc.label)
+
+
+def _listener_rules(host: Host, svc: ServicePlan, backends: list[str]) -> tuple[list[str], list[str]]:
+    """The nat chain (spread over `backends`' NodePort) and the filter chain (REJECT when there is none)."""
+    chain, refuse = elb_chain(svc), elb_refuse_chain(svc)
+    nat = [
+        f"-A {chain} -p tcp{kubeproxy.probability(i, len(backends))} -j DNAT --to-destination {ip}:{svc.node_port}"
+        for i, ip in enumerate(backends)
+    ]
+    flt = []
+    if not backends:
+        flt.append(
+            f'-A {refuse} -d {host.ip}/32 -p tcp -m tcp --dport {svc.port} -m comment --comment "{svc.label}: '
+            'no healthy backend" -j REJECT --reject-with tcp-reset'
+        )
+    return nat, flt
+
+
+def elb_backends(plan: Plan, svc: ServicePlan, backends: list[str]) -> str:
+    """iptables-restore --noflush input that rewrites one listener's two chains, and only them, at once."""
     host = plan.host("elb")
     assert host
-    nat, flt = ["*nat"], ["*filter"]
-    for svc in plan.services:
-        if svc.type != "LoadBalancer":
-            continue
-        backends = [n.ip for n in svc.backends(plan.nodes)]
+    nat, flt = _listener_rules(host, svc, backends)
+    lines = ["*nat", f":{elb_chain(svc)} - [0:0]", *nat, "COMMIT"]
+    lines += ["*filter", f":{elb_refuse_chain(svc)} - [0:0]", *flt, "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
+def elb(plan: Plan) -> str:
+    """iptables-restore input for the ELB: each listener spreads over its backend nodes' NodePort (L4).
+
+    The backends are the plan's (all nodes; for `Local`, the nodes with an endpoint): the lab's
+    ELB health checker (lab/elbcheck) rewrites a listener's chains when its healthy set changes.
+    """
+    host = plan.host("elb")
+    assert host
+    listeners = [s for s in plan.services if s.type == "LoadBalancer"]
+    nat = ["*nat", *(f":{elb_chain(s)} - [0:0]" for s in listeners)]
+    flt = ["*filter", *(f":{elb_refuse_chain(s)} - [0:0]" for s in listeners)]
+    chains_nat: list[str] = []
+    chains_flt: list[str] = []
+    for svc in listeners:
         match = f"-d {host.ip}/32 -p tcp -m tcp --dport {svc.port}"
-        if not backends:
-            flt.append(
-                f'-A INPUT {match} -m comment --comment "{svc.name}: no healthy backend" '
-                "-j REJECT --reject-with tcp-reset"
-            )
-            continue
-        chain = "ELB-" + kubeproxy.chain_suffix(svc.name)  # unique, within iptables' 28 characters
-        nat += [f":{chain} - [0:0]", f'-A PREROUTING {match} -m comment --comment "listener {svc.name}" -j {chain}']
-        for i, ip in enumerate(backends):
-            stat = kubeproxy.probability(i, len(backends))
-            nat.append(f"-A {chain} -p tcp{stat} -j DNAT --to-destination {ip}:{svc.node_port}")
-    return "\n".join([*nat, "COMMIT", *flt, "COMMIT"]) + "\n"
+        nat.append(f'-A PREROUTING {match} -m comment --comment "listener {svc.label}" -j {elb_chain(svc)}')
+        flt.append(f'-A INPUT {match} -m comment --comment "listener {svc.label}" -j {elb_refuse_chain(svc)}')
+        rules_nat, rules_flt = _listener_rules(host, svc, [n.ip for n in svc.backends(plan.nodes)])
+        chains_nat += rules_nat
+        chains_flt += rules_flt
+    return "\n".join([*nat, *chains_nat, "COMMIT", *flt, *chains_flt, "COMMIT"]) + "\n"
 
 
 def security_group(allow: list[str]) -> str:

@@ -136,6 +136,8 @@ def _sets(plan: Plan, node_name: str) -> _Sets:
             if ep.node == node_name:
                 sets.add("KUBE-LOOP-BACK", f"{ep.ip},{p}:{ep.port},{ep.ip}")
         local = svc.external_traffic_policy == "Local"
+        if svc.health_check_node_port:
+            sets.add("KUBE-HEALTH-CHECK-NODE-PORT", str(svc.health_check_node_port))
         if svc.node_port:
             sets.add(f"KUBE-NODE-PORT-{svc.protocol}", str(svc.node_port))
             if local:

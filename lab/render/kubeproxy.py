@@ -229,6 +229,12 @@ def _service(flt: _Table, nat: _Table, svc: ServicePlan, node: str, node_ip: str
                 f"{match} {ext_filter[0]} -m addrtype --dst-type LOCAL -m {p} --dport {svc.node_port} "
                 f"-j {ext_filter[1]}",
             )
+    if svc.health_check_node_port:  # accepted whether or not this node has a local endpoint (upstream)
+        flt.add(
+            "KUBE-NODEPORTS",
+            f'-p tcp -m comment --comment "{name} health check node port" -m tcp '
+            f"--dport {svc.health_check_node_port} -j ACCEPT",
+        )
     if not svc.endpoints:
         return
     if has_internal:

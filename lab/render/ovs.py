@@ -10,7 +10,7 @@ beside kube-proxy), table 2 routes.
 from __future__ import annotations
 
 from lab.plan.cluster import CT_ZONE, GW_OFPORT, ROUTER_MAC, TUNNEL_OFPORT_BASE, VXLAN_PORT, VXLAN_VNI
-from lab.plan.model import Node, Plan
+from lab.plan.model import Node, Plan, Pod
 from lab.render import netpol
 
 
@@ -38,10 +38,7 @@ def flows(plan: Plan, node: Node) -> list[str]:
         f"table=1,priority=100,ct_state=+trk+rpl,ip,actions={to_node}",
         "table=1,priority=0,actions=resubmit(,2)",
     ]
-    rules += [
-        f"table=2,priority=200,ip,nw_dst={p.ip},actions=mod_dl_src:{ROUTER_MAC},mod_dl_dst:{p.mac},output:{p.ofport}"
-        for p in plan.pods_on(node.name)
-    ]
+    rules += [pod_flow(p) for p in plan.pods_on(node.name)]
     peers = tunnel_ports(plan, node)
     rules += [
         f"table=2,priority=100,ip,nw_dst={block},actions=output:{ofport}"
@@ -53,6 +50,32 @@ def flows(plan: Plan, node: Node) -> list[str]:
     rules += [f"table=2,priority=150,ip,nw_dst={peer.ip},actions=output:{ofport}" for ofport, peer in peers]
     rules += [f"table=2,priority=10,ip,actions={to_node}"]
     return rules + netpol.flows(plan, node)  # NetworkPolicy (none without policies)
+
+
+def pod_flow(pod: Pod) -> str:
+    """br-int delivers a local pod's packets to its port, from the virtual router's MAC."""
+    actions = f"mod_dl_src:{ROUTER_MAC},mod_dl_dst:{pod.mac},output:{pod.ofport}"
+    return f"{pod_flow_match(pod)},actions={actions}"
+
+
+def pod_flow_match(pod: Pod) -> str:
+    """The match of `pod_flow` (for `ovs-ofctl --strict del-flows` when the pod goes)."""
+    return f"table=2,priority=200,ip,nw_dst={pod.ip}"
+
+
+def pod_port_args(pod: Pod) -> list[str]:
+    """ovs-vsctl arguments that put a pod's veth on br-int at its fixed OpenFlow port."""
+    return [
+        "--",
+        "add-port",
+        "br-int",
+        pod.host_if,
+        "--",
+        "set",
+        "interface",
+        pod.host_if,
+        f"ofport_request={pod.ofport}",
+    ]
 
 
 def phy_mac(node: Node) -> str:
@@ -72,8 +95,7 @@ def vsctl_args(plan: Plan, node: Node) -> list[str]:
     cmd += ["--", "add-port", "br-int", "gw0", "--", "set", "interface", "gw0", "type=internal"]
     cmd += [f"ofport_request={GW_OFPORT}", f'mac="{node.gw_mac}"', f"mtu_request={plan.pod_mtu}"]
     for pod in plan.pods_on(node.name):
-        cmd += ["--", "add-port", "br-int", pod.host_if]
-        cmd += ["--", "set", "interface", pod.host_if, f"ofport_request={pod.ofport}"]
+        cmd += pod_port_args(pod)
     for ofport, peer in tunnel_ports(plan, node):
         port = f"vx-{peer.name}"
         cmd += ["--", "add-port", "br-int", port, "--", "set", "interface", port, "type=vxlan"]

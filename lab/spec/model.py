@@ -123,6 +123,9 @@ class Service(_Strict):
     session_affinity: Literal["None", "ClientIP"] = Field(default="None", alias="sessionAffinity")
     session_affinity_config: SessionAffinityConfig | None = Field(default=None, alias="sessionAffinityConfig")
     load_balancer_source_ranges: list[Cidr] = Field(default_factory=list, alias="loadBalancerSourceRanges")
+    health_check_node_port: Count | None = Field(
+        default=None, alias="healthCheckNodePort", description="LoadBalancer + Local: kube-proxy's /healthz port"
+    )
 
     def service_ports(self) -> list[ServicePort]:
         """The ports, whichever way they were written (rules.py has made sure it is one way)."""

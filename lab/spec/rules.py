@@ -78,6 +78,7 @@ def check_services(spec: Spec) -> None:
                 f"a Service selects pods of its own namespace ({s.namespace})",
             )
         _check_ports(s, where, seen_ports)
+        _check_health_port(s, where, seen_ports)
         if s.cluster_ip is not None:
             if s.cluster_ip not in spec.service_cidr:
                 raise SpecError(f"{where}.clusterIP", f"{s.cluster_ip} is outside service_cidr {spec.service_cidr}")
@@ -171,3 +172,19 @@ def _check_ports(s: Service, where: str, seen_node_ports: dict[int, str]) -> Non
         if p.node_port in seen_node_ports:
             raise SpecError(f"{at}.nodePort", f"{p.node_port} is already used by {seen_node_ports[p.node_port]}")
         seen_node_ports[p.node_port] = s.name
+
+
+def _check_health_port(s: Service, where: str, seen_node_ports: dict[int, str]) -> None:
+    """healthCheckNodePort: only for LoadBalancer + Local (as Kubernetes), in the NodePort range, unique."""
+    hc = s.health_check_node_port
+    if hc is None:
+        return
+    at = f"{where}.healthCheckNodePort"
+    if s.type != "LoadBalancer" or s.external_traffic_policy != "Local":
+        raise SpecError(at, "only a LoadBalancer Service with externalTrafficPolicy: Local has one")
+    lo, hi = NODEPORT_RANGE
+    if not lo <= hc <= hi:
+        raise SpecError(at, f"{hc} is outside the NodePort range {lo}-{hi}")
+    if hc in seen_node_ports:
+        raise SpecError(at, f"{hc} is already used by {seen_node_ports[hc]}")
+    seen_node_ports[hc] = s.name

@@ -47,6 +47,7 @@ BUILDERS: dict[str, tuple[Callable[[Plan, Path], Fault], tuple[str, ...]]] = {
     "ingress-plain-http-served": (ingress.plain_http_served, ALL),
     "netpol-allow-all": (netpol.allow_all, OVS),
     "netpol-deny-all": (netpol.deny_all, OVS),
+    "elb-health-blocked": (edge.elb_health_blocked, ALL),
 }
 # Faults that need a lab of some shape besides its datapath (a lab without it is not offered them).
 NEEDS: dict[str, Callable[[Plan], bool]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.plan.model import Plan
-from lab.render import edge, kubeproxy
+from lab.render import edge
 from lab.render.faults.fault import Fault, ipt, rendered_rule, rule_args
 
 
@@ -70,7 +70,7 @@ def elb_local_wrong_node(plan: Plan, rundir: Path) -> Fault:
         raise ValueError("the fault needs a Local LoadBalancer Service with a node that has no endpoint of it")
     elb = plan.host("elb")
     assert elb
-    rule = ["ELB-" + kubeproxy.chain_suffix(svc.name), "-p", "tcp", "-j", "DNAT"]
+    rule = [edge.elb_chain(svc), "-p", "tcp", "-j", "DNAT"]
     rule += ["--to-destination", f"{empty[0].ip}:{svc.node_port}"]
     return Fault(
         "elb-local-wrong-node",
@@ -80,6 +80,7 @@ def elb_local_wrong_node(plan: Plan, rundir: Path) -> Fault:
         (  # the ELB's listener is the same from the Internet and from the VPC
             f"Internet -> ELB EIP {svc.eip}:{svc.port} (Local)",
             *([f"ECS -> private ELB {svc.vip}:{svc.port} ({svc.name})"] if plan.host("ecs") else []),
+            f"ELB health check of {svc.label}:",  # the chain holds a node the plan (and the probes) exclude
         ),
         ("source IP seen by the pod, externalTrafficPolicy Local",),
     )
@@ -96,4 +97,27 @@ def sg_no_containers(plan: Plan, rundir: Path) -> Fault:
         [(intra.netns, ["nft", "delete", "element", *element], None)],
         [(intra.netns, ["nft", "add", "element", *element], None)],
         ("pod -> intranet server", "intranet security group as planned"),
+    )
+
+
+def elb_health_blocked(plan: Plan, rundir: Path) -> Fault:
+    """A node's firewall drops the ELB's health checks (CCE's classic: the node security group forgot them)."""
+    svc = next((s for s in plan.services if s.type == "LoadBalancer" and s.health_check_node_port), None)
+    if svc is None or not svc.endpoints or not plan.host("elb"):
+        raise ValueError("the fault needs a Local LoadBalancer Service with endpoints (it has a healthCheckNodePort)")
+    node = plan.node(svc.nodes_with_endpoints()[0])
+    rule = ["INPUT", "-p", "tcp", "-m", "tcp", "--dport", str(svc.health_check_node_port), "-j", "DROP"]
+    only = len(svc.nodes_with_endpoints()) == 1
+    return Fault(
+        "elb-health-blocked",
+        f"{node.name} drops the ELB's health checks of {svc.name} (port {svc.health_check_node_port}): the ELB takes "
+        f"it out of {svc.name}'s backends although it has a local endpoint",
+        [ipt(node.netns, "-I", rule[0], "1", *rule[1:])],
+        [ipt(node.netns, "-D", *rule)],
+        (f"ELB health check of {svc.label}:",),
+        (  # the ELB no longer reaches that node: rows that expect it among the backends (or, alone, at all)
+            f"Internet -> ELB EIP {svc.eip}:{svc.port} (Local)",
+            *([f"ECS -> private ELB {svc.vip}:{svc.port} ({svc.name})"] if plan.host("ecs") else []),
+            *(("source IP seen by the pod, externalTrafficPolicy Local",) if only else ()),
+        ),
     )

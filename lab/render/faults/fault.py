@@ -45,7 +45,16 @@ SERVICE_ROWS = (
 )  # rows that reach a Service's endpoints: a fault on an endpoint's path may fail any of them
 
 # A node cut off from the others: everything that crosses to it may fail with it.
-CUT_OFF_ROWS = (*SERVICE_ROWS, "pod MTU", "pod -> pod", "node -> pod", "node -> node", "ECS -> ", "peer VPC")
+CUT_OFF_ROWS = (
+    *SERVICE_ROWS,
+    "ELB health check of",
+    "pod MTU",
+    "pod -> pod",
+    "node -> pod",
+    "node -> node",
+    "ECS -> ",
+    "peer VPC",
+)
 
 
 def matches(scenario: str, patterns: tuple[str, ...]) -> bool:

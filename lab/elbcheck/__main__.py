@@ -1,0 +1,5 @@
+import sys
+
+from lab.elbcheck.checker import main
+
+sys.exit(main())
