@@ -45,6 +45,7 @@ class Exercise(BaseModel):
     models: list[Literal["tunnel", "vpc"]] = Field(min_length=1, max_length=2)
     fault: str = ""  # break-fix: a fault of the catalogue
     datapath: Literal["", "ovs-userspace", "ovs-kernel", "linux-vxlan", "routed"] = ""  # pin one (its fault needs it)
+    topology: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]{0,30}$")  # a shipped one (default: the model's)
     question: str = ""  # exploration: what the trainee answers with `exercise answer`
     answer: str = ""  # exploration: a regular expression (or a hooks.py function `answer(lab)` returns one)
     reference: str = ""  # exploration: the reference answer (or `reference(lab)` in hooks.py)

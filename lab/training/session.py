@@ -54,11 +54,11 @@ def current(lab: str | None) -> tuple[Exercise, Plan]:
 
 
 def plan_for(ex: Exercise, model: str | None, lab: str | None) -> Plan:
-    """The lab an exercise runs on: the shipped topology of its model, under the trainee's lab name."""
+    """The lab an exercise runs on: the shipped topology it names, else its model's, under the trainee's lab name."""
     model = model or ex.models[0]
     if model not in ex.models:
         raise UsageError(f"--model {model}: exercise {ex.id} runs on {' or '.join(ex.models)}")
-    spec = topology.load(TOPOLOGIES / f"{model}.yaml")
+    spec = topology.load(TOPOLOGIES / f"{ex.topology or model}.yaml")
     changes = ({"name": lab} if lab else {}) | ({"datapath": ex.datapath} if ex.datapath else {})
     try:
         spec = Spec.model_validate(spec.model_dump() | changes)

@@ -24,9 +24,9 @@ REQUIRED_FAULTS = {  # what the issue's catalogue must cover
 }  # fmt: skip
 
 
-def _plan(model: str, datapath: str = ""):
+def _plan(model: str, datapath: str = "", topology: str = ""):
     """The shipped topology's plan as `exercise start` builds it here (no OVS module: ovs-userspace)."""
-    data = yaml.safe_load((ROOT / f"topologies/{model}.yaml").read_text())
+    data = yaml.safe_load((ROOT / f"topologies/{topology or model}.yaml").read_text())
     data |= {"datapath": datapath} if datapath else {}
     return make_plan(build_spec(data), ovs_kernel_available=False)
 
@@ -47,7 +47,8 @@ def test_every_exercise_is_complete(ex_id: str) -> None:
     assert "DESIGN.md" in ex.learned  # what you learned cites the CCE behaviour
     if ex.kind == "break-fix":
         for model in ex.models:
-            plan = _plan(model, ex.datapath)
+            plan = _plan(model, ex.datapath, ex.topology)
+            assert plan.model == model
             assert ex.fault in faults.applicable(plan), f"{ex.fault} does not apply to {model}"
             fault = faults.fault(plan, ex.fault, Path("/run/x"))
             assert fault.fails and fault.inject and fault.undo
