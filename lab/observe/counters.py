@@ -28,15 +28,10 @@ def nodeport_connections(ns: str, node_port: int, protocol: str = "tcp") -> int:
     )
 
 
-def ipvs_connections(ns: str, virtual_server: str) -> int:
-    """Connections the IPVS virtual server ("tcp 192.168.0.2:30080") in `ns` has taken in so far, as
-    `ipvsadm -L -n --stats --exact` counts them."""
-    out = procs.run(ns, ["ipvsadm", "-L", "-n", "--stats", "--exact"]).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) > 2 and f"{fields[0].lower()} {fields[1]}" == virtual_server:
-            return int(fields[2])
-    return 0
+def ipvs_clients(ns: str, virtual_server: str) -> frozenset[str]:
+    """The clients (ip:port) IPVS's connection table in `ns` holds for `virtual_server` (ip:port); an entry
+    outlives its connection by TCP's TIME_WAIT (2 minutes), so a burst's connections are all still there."""
+    return frozenset(c[1] for c in ipvs_conns(ns) if c[2] == virtual_server)
 
 
 def _hex_ip(h: str) -> str:

@@ -14,7 +14,7 @@ def test_demo_builds_checks_and_removes_both_models():
     assert "tunnel: tunnel /" in res.stdout and "vpc: vpc / routed" in res.stdout
     assert res.stderr.count("down: removed 23 namespaces") == 2  # 3 nodes, 11 pods, 9 hosts around them
     # the row count of check on the shipped topologies, pinned: a row that vanishes is a check that stopped
-    assert res.stdout.count("58 passed, 0 failed") == 2
+    assert res.stdout.count("59 passed, 0 failed") == 2
     assert not [n for n in netns.list_names() if n.startswith(("tunnel-", "vpc-"))]
 
 
