@@ -50,7 +50,8 @@ def test_every_access_scenario(topology, file, name, datapath):
         assert services["web-elb"]["eip"] and services["web-elb"]["vip"]
         assert len(services["api-dnat"]["dnat"]) == 3 and services["idle"]["endpoints"] == []
         assert {i["host"] for i in st["ingresses"]} == {"web.example.com", "api.example.com"}
-        assert st["processes"] == (8 if datapath == "ovs-userspace" else 2)  # + netexec and nginx
+        # OVS daemons (userspace datapath) + netexec, nginx and the ELB's health checker
+        assert st["processes"] == (9 if datapath == "ovs-userspace" else 3)
 
         res = cli("check", name, "--json", timeout=180)
         rows = {r["scenario"]: r for r in json.loads(res.stdout)["results"]}
