@@ -57,7 +57,8 @@ def test_exercise_start_fails_solve_passes_reset_fails_stop_leaves_nothing(ex_id
         rc, grade = _grade(lab)
         assert rc == 0 and grade["solved"], _failed(grade)
         healthy = json.loads(cli("check", lab, "--json", timeout=300).stdout)
-        assert all(r["ok"] for r in healthy["results"]), [r["scenario"] for r in healthy["results"] if not r["ok"]]
+        unhealthy = {r["scenario"]: r["detail"] for r in healthy["results"] if not r["ok"]}
+        assert not unhealthy, f"{ex_id}: rows failing after the reference solution: {unhealthy}"
         assert json.loads(cli("status", lab, "--json", check=True).stdout)["state"] == "up"
 
         cli("exercise", "reset", "--lab", lab, check=True, timeout=300)
