@@ -65,10 +65,11 @@ def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
     n = verdicts.spread_requests(len(endpoints))
 
     def ask(_: int) -> str:
-        # A request that gets no answer is sent once more: a burst of this size from one pod now and then
-        # loses a connection to a clash with its own recent ones. A dead or starved endpoint still shows,
-        # as a count the chi-square refuses, and an answer from no endpoint is never retried away.
-        for _attempt in range(2):
+        # A request that gets no answer is sent again (from a new source port), up to 3 times: after a break,
+        # the client's node still holds its failed connections' un-NATed conntrack entries (SYN_SENT, 120 s),
+        # and a new connection that draws one of those ports is lost, on a real node too. A dead or starved
+        # endpoint still shows, as a count the chi-square refuses; an answer from no endpoint is kept.
+        for _attempt in range(3):
             res = probe.http(client.netns, svc.cluster_ip, svc.port, timeout=probe.BURST_TIMEOUT)
             if res.answered_by:
                 return res.answered_by
