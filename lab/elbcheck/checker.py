@@ -30,6 +30,7 @@ from pathlib import Path
 
 from lab import documents
 from lab.kernel import netns
+from lab.netexec.launch import log_stderr_to
 from lab.plan.model import Plan, ServicePlan
 from lab.render import edge
 
@@ -174,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pidfile", required=True, type=Path, help="written once it probes")
     parser.add_argument("--log", type=Path)
     args = parser.parse_args(argv)
-    if args.log is not None:
-        fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 2)
-        os.close(fd)
+    log_stderr_to(args.log)
     try:
         config = json.loads(args.config.read_text())
         plan = documents.load(Plan, json.loads(Path(config["plan"]).read_text()), "plan.json")

@@ -13,6 +13,14 @@ from lab.errors import LabError
 from lab.kernel import procs
 
 
+def log_stderr_to(log: Path | None) -> None:
+    """A lab daemon's own first step: its stderr (messages, tracebacks) appended to its log file."""
+    if log is not None:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
 def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 10.0, module: str = "lab.netexec") -> int:
     """Start the server detached and return its PID once every socket listens.
 

@@ -38,6 +38,7 @@ from typing import cast
 
 from lab.kernel import netns
 from lab.netexec import healthz
+from lab.netexec.launch import log_stderr_to
 from lab.netexec.protocol import MAX_HEAD, http_reply, peer_text, response, udp_reply
 
 READ_TIMEOUT = 5.0  # seconds a client gets to send its whole request head
@@ -332,10 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pidfile", required=True, type=Path, help="written once every socket listens")
     parser.add_argument("--log", type=Path, help="append stderr (messages and errors) to this file")
     args = parser.parse_args(argv)
-    if args.log is not None:
-        fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 2)
-        os.close(fd)
+    log_stderr_to(args.log)
     try:
         targets = load_config(args.config)
     except ConfigError as exc:
