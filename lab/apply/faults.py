@@ -61,6 +61,15 @@ def undo(plan: Plan, name: str, tolerant: bool = False) -> Fault:
     fault = describe(plan, name)
     for ns, argv, stdin in fault.undo:
         procs.run(ns, argv, input=stdin, check=not tolerant)
+    _forget(fault)
     if in_force:
         journal.add(restored=PREFIX + name)
     return fault
+
+
+def _forget(fault: Fault) -> None:
+    """Delete the connections the break left tracked with a wrong NAT decision; none left to delete is fine."""
+    for ns, argv, stdin in fault.forget:
+        res = procs.run(ns, argv, input=stdin, check=False)
+        if res.returncode not in (0, 1):  # 1: "0 flow entries have been deleted"
+            raise LabError(f"{' '.join(argv)} in {ns} failed: {(res.stderr or res.stdout).strip()} (make setup?)")

@@ -113,7 +113,8 @@ def solve(ex: Exercise, plan: Plan) -> list[str]:
         record.add(ex.id, "answer", model=plan.model, lab=plan.name, ok=True, detail=text[:200])
         return [f"cce-lab exercise answer {ex.id} {text!r}"]
     fault = faults.undo(plan, ex.fault, tolerant=True)
-    return [f"ip netns exec {ns} {' '.join(argv)}" + (" < (rules)" if stdin else "") for ns, argv, stdin in fault.undo]
+    done = fault.undo + fault.forget
+    return [f"ip netns exec {ns} {' '.join(argv)}" + (" < (rules)" if stdin else "") for ns, argv, stdin in done]
 
 
 def healed(ex: Exercise, plan: Plan) -> None:

@@ -15,7 +15,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$REPO/tests/vm"
 CACHE=${CCE_VM_CACHE:-/var/cache/cce-lab-vm}
 TIMEOUT=${CCE_VM_TIMEOUT:-1800}
-PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,ipset,ipvsadm,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,graphviz,fonts-dejavu-core,ca-certificates,make
+PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,ipset,ipvsadm,conntrack,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,graphviz,fonts-dejavu-core,ca-certificates,make
 SUITE=${VM_SUITE:-trixie}
 MIRROR=${CCE_VM_MIRROR:-http://deb.debian.org/debian}
 case "$SUITE" in

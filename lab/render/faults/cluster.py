@@ -6,7 +6,16 @@ from pathlib import Path
 
 from lab.plan.model import Plan, ServicePlan
 from lab.render import kubeproxy, nodenet
-from lab.render.faults.fault import SERVICE_ROWS, Fault, ipt, link_down, middle, plain_pods, service
+from lab.render.faults.fault import (
+    SERVICE_ROWS,
+    Fault,
+    forget_connections,
+    ipt,
+    link_down,
+    middle,
+    plain_pods,
+    service,
+)
 
 
 def dead_endpoint(plan: Plan, rundir: Path) -> Fault:
@@ -120,4 +129,6 @@ def kubeproxy_flushed(plan: Plan, rundir: Path) -> Fault:
             )
         ],
         ("ClusterIP Service web$", "load spreading over web"),
+        # the connections to the ClusterIP that no rule DNATed: their reply would come from the ClusterIP itself
+        forget=[forget_connections(node.netns, "--orig-dst", svc.cluster_ip, "--reply-src", svc.cluster_ip)],
     )

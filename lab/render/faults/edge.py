@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lab.plan.model import Plan
 from lab.render import edge
-from lab.render.faults.fault import Fault, ipt, rendered_rule, rule_args
+from lab.render.faults.fault import Fault, forget_connections, ipt, rendered_rule, rule_args
 
 
 def dnat_wrong_node(plan: Plan, rundir: Path) -> Fault:
@@ -83,6 +83,8 @@ def elb_local_wrong_node(plan: Plan, rundir: Path) -> Fault:
             f"ELB health check of {svc.label}:",  # the chain holds a node the plan (and the probes) exclude
         ),
         ("source IP seen by the pod, externalTrafficPolicy Local",),
+        # the connections the ELB sent to the empty node, whose kube-proxy DROPs them: still unreplied
+        forget=[forget_connections(elb.netns, "--reply-src", empty[0].ip, "--reply-port-src", str(svc.node_port))],
     )
 
 

@@ -7,6 +7,13 @@ that put it back, and names the `check` rows it must make fail (`fails`) and
 those it may take down with it (`collateral`, e.g. a dead pod also breaks a
 random share of Service requests): each a part of the row's scenario, `$` at
 its end anchoring it to the scenario's end (`matches`).
+
+A break that NATs connections wrongly (or not at all) while they still leave
+the namespace leaves them in its connection tracking, unreplied (SYN_SENT,
+120 s): a later connection that draws the same source port matches that entry,
+keeps its stale decision and is lost, and its own SYNs keep the entry alive.
+Such a fault's `forget` deletes those entries after the undo (`conntrack -D`,
+as an operator would after putting the rules back).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ class Fault:
     fails: tuple[str, ...]  # check rows (substrings of the scenario) that must fail
     collateral: tuple[str, ...] = ()  # rows that may fail with it
     notes: list[str] = field(default_factory=list)
+    forget: list[Command] = field(default_factory=list)  # after the undo; exit 1 (nothing left to delete) is fine
 
 
 SERVICE_ROWS = (
@@ -89,6 +97,11 @@ def service(plan: Plan, name: str) -> ServicePlan:
 
 def ipt(ns: str, *args: str) -> Command:
     return (ns, ["iptables", "-w", *args], None)
+
+
+def forget_connections(ns: str, *filters: str) -> Command:
+    """Delete the TCP connections `filters` match from `ns`'s connection tracking (`conntrack -D`)."""
+    return (ns, ["conntrack", "-D", "-p", "tcp", *filters], None)
 
 
 def rule_args(line: str) -> list[str]:
