@@ -28,6 +28,17 @@ def nodeport_connections(ns: str, node_port: int, protocol: str = "tcp") -> int:
     )
 
 
+def untranslated_connections(ns: str, ip: str) -> int | None:
+    """TCP connections to `ip` that `ns` tracks with the reply coming from `ip` itself: nothing DNATed them.
+    For a ClusterIP, which exists only in kube-proxy's rules, those are lost, and an unreplied one (SYN_SENT,
+    kept alive by its own retries) also takes any later connection that draws its source port.
+    None where the conntrack tool is missing."""
+    res = procs.run(ns, ["conntrack", "-L", "-p", "tcp", "--orig-dst", ip, "--reply-src", ip], check=False)
+    if res.returncode != 0:
+        return None
+    return sum(1 for line in res.stdout.splitlines() if line.startswith("tcp "))
+
+
 def ipvs_clients(ns: str, virtual_server: str) -> frozenset[str]:
     """The clients (ip:port) IPVS's connection table in `ns` holds for `virtual_server` (ip:port); an entry
     outlives its connection by TCP's TIME_WAIT (2 minutes), so a burst's connections are all still there."""

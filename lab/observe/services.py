@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from lab.observe import probe, verdicts
+from lab.observe import counters, probe, verdicts
 from lab.observe.parallel import parallel
 from lab.observe.results import BLOCKED, REACHABLE, CheckResult
 from lab.plan.model import Plan, Pod, ServicePlan
@@ -77,6 +77,8 @@ def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
 
     counts = Counter(parallel(list(range(n)), ask))
     ok, detail = verdicts.spread(counts, endpoints)
+    if counts[""] and (stale := _untranslated(plan, svc, client)):
+        detail += f"; {stale}"
     expected = "uniform over every endpoint"
     return CheckResult(
         f"load spreading over {svc.name}'s {len(endpoints)} endpoints ({n} requests from {client.name})",
@@ -84,6 +86,17 @@ def _spreading(plan: Plan, svc: ServicePlan, client: Pod) -> CheckResult:
         expected if ok else "skewed",
         detail,
     )
+
+
+def _untranslated(plan: Plan, svc: ServicePlan, client: Pod) -> str:
+    """What the client's node still tracks of connections to the ClusterIP that no rule DNATed (after a break
+    they outlive the fix, and take later connections with them), with the command that forgets them."""
+    node = plan.node(client.node)
+    count = counters.untranslated_connections(node.netns, svc.cluster_ip)
+    if not count:
+        return ""
+    forget = f"conntrack -D -p tcp --orig-dst {svc.cluster_ip} --reply-src {svc.cluster_ip}"
+    return f"{node.name} tracks {count} connections to {svc.cluster_ip} that nothing DNATed ('{forget}' forgets them)"
 
 
 def _affinity(plan: Plan, svc: ServicePlan) -> CheckResult:

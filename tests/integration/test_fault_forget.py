@@ -14,6 +14,7 @@ import pytest
 from conftest import cli, shipped_lab
 
 from lab.kernel import netns, procs
+from lab.observe import counters
 from lab.observe.status import load_plan
 
 PORT = 47123  # the client's source port, inside the ephemeral range (ports the kernel hands out too)
@@ -67,6 +68,22 @@ def test_kubeproxy_flushed_undo_forgets_the_unnated_connections(lab):
     node = plan.node(client.node)
     filters = ["--orig-dst", web.cluster_ip, "--reply-src", web.cluster_ip]
     _break_and_heal(lab, "kubeproxy-flushed", client.netns, web.cluster_ip, web.port, node.netns, filters)
+    assert counters.untranslated_connections(node.netns, web.cluster_ip) == 0  # what check's spreading row reads
+
+
+def test_check_names_the_connections_nothing_dnated(lab):
+    """Broken, `untranslated_connections` (which the spreading row quotes) counts the lost connection."""
+    plan = load_plan(lab)
+    client, web = plan.first_plain_pod(), plan.service("web")
+    assert client and web
+    node = plan.node(client.node)
+    cli("fault", "inject", "kubeproxy-flushed", "--lab", lab, check=True)
+    try:
+        _connect(client.netns, web.cluster_ip, web.port, timeout=1)
+        during = counters.untranslated_connections(node.netns, web.cluster_ip)
+    finally:
+        cli("fault", "undo", "kubeproxy-flushed", "--lab", lab, check=True)
+    assert during == 1, f"one lost connection from port {PORT}, yet {during} untranslated ones tracked"
 
 
 def test_elb_local_wrong_node_undo_forgets_what_the_elb_sent_there(lab):
