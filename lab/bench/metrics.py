@@ -46,6 +46,8 @@ METRICS: dict[str, MetricInfo] = {
 
 # The figures a reader compares first: the columns of report.md's summary and of the CLI's table.
 SUMMARY: tuple[str, ...] = ("tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_large_gbps", "ping_p50_ms", "tcp_rr_p50_us")
+# The rows of each tunnel/VPC ratio table, per path.
+TUNNEL_VPC: tuple[str, ...] = SUMMARY
 
 
 def info(key: str) -> MetricInfo:
