@@ -28,10 +28,16 @@ def metric(unit: str, better: str, values: list[float]) -> dict:
 
 
 def metrics(tcp1: float, tcpn: float, kpps: float, loss: float, ping: float, rr: float, mtu: int) -> dict:
-    """A path's synthetic metrics: median as given, min/max 10 % either side."""
+    """A path's synthetic metrics: median as given, min/max 10 % either side.
+
+    CPU per GB: 8 / the 1-stream Gbit/s (both cores busy, 1 GB takes 8 / Gbit/s seconds); retransmits: 100 x loss.
+    """
+    cpu = 8.0 / tcp1
     return {
         "tcp_1_gbps": metric("Gbit/s", "higher", [tcp1 * 0.9, tcp1, tcp1 * 1.1]),
         "tcp_n_gbps": metric("Gbit/s", "higher", [tcpn * 0.9, tcpn, tcpn * 1.1]),
+        "tcp_1_cpu_s_per_gb": metric("CPU s/GB", "lower", [cpu * 0.9, cpu, cpu * 1.1]),
+        "tcp_1_retransmits": metric("segments", "lower", [100 * loss] * 3),
         "udp_64_kpps": metric("kpps", "higher", [kpps * 0.9, kpps, kpps * 1.1]),
         "udp_64_loss_pct": metric("%", "lower", [loss, loss, loss]),
         "ping_p50_ms": metric("ms", "lower", [ping * 0.9, ping, ping * 1.1]),
@@ -287,14 +293,22 @@ def test_summary_table_cells_and_datapath_on_every_row(doc: BenchResults):
     summary = _section(markdown(doc, {}), "## Summary").split("### ")[0]
     header, *rows = _table_rows(summary)
     assert header[:4] == ["lab", "path", "datapath", "MTU"]
-    assert header[4:] == ["TCP 1 stream ↑", "TCP 4 streams ↑", "UDP 64 B ↑", "ping p50 ↓", "TCP RR p50 ↓"]
+    assert header[4:] == [
+        "TCP 1 stream ↑",
+        "TCP 4 streams ↑",
+        "CPU/GB 1 stream ↓",
+        "UDP 64 B ↑",
+        "ping p50 ↓",
+        "TCP RR p50 ↓",
+    ]
     assert len(rows) == 1 + 3 + 4
     datapaths = {"baseline": "veth", "tunnel": "ovs-userspace", "vpc": "routed"}
     for row in rows:
         assert row[2] == datapaths[row[0]]
     across = next(r for r in rows if r[:2] == ["tunnel", "pod-pod across nodes"])
     assert across[4] == "2.00 Gbit/s (0.05 of baseline)"
-    assert across[7] == "0.20 ms (10.00 of baseline)"
+    assert across[6] == "4.00 CPU s/GB (20.00 of baseline)"  # 8 / 2 over 8 / 40
+    assert across[8] == "0.20 ms (10.00 of baseline)"
     base = next(r for r in rows if r[0] == "baseline")
     assert base[4] == "40.0 Gbit/s (baseline)"
 
@@ -309,6 +323,10 @@ def test_tunnel_vpc_table_and_cce_sentence(doc: BenchResults):
     assert ping[-1] == "tunnel worse"  # 3.3 times the VPC's latency
     equal = next(r for r in rows if r[:2] == ["node-node", "UDP 64 B ↑"])
     assert equal[-1] == "no measurable difference"
+    cost = next(r for r in rows if r[:2] == ["pod-pod across nodes", "CPU/GB 1 stream ↓"])
+    assert cost[2:5] == ["4.00 CPU s/GB", "0.40 CPU s/GB", "10.00 (+900 %)"]  # 8 / 2 over 8 / 20
+    retr = next(r for r in rows if r[:2] == ["pod-pod across nodes", "retr. 1 stream ↓"])
+    assert retr[2:] == ["500 segments", "0 segments", "n/a", "n/a", "no ratio"]  # the VPC lab retransmitted none
     assert "5-15 %" in section
     assert "higher is better" in section and "lower is better" in section
     assert "kernel datapath" in section  # the userspace datapath is named as not CCE's
@@ -357,6 +375,7 @@ def test_charts_one_png_per_metric(doc: dict, tmp_path: Path):
     del doc.labs[2].paths["node-node"]["mtu"]  # a metric missing on one path does not matter
     files = charts.charts(doc, tmp_path)
     expected = {"tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_64_loss_pct", "ping_p50_ms", "tcp_rr_p50_us", "mtu"}
+    expected |= {"tcp_1_cpu_s_per_gb", "tcp_1_retransmits"}
     assert set(files) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.png" for k in expected)
     for name in files.values():
