@@ -194,6 +194,8 @@ def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], list
                 [path, f"{mi.short} {_arrow(mi.better)}", *figures, ratio, _interval(cell), _verdict(cell, mi.better)]
             )
     tag = " (headline)" if pair.headline else ""
+    if tunnel.datapath == "ovs-userspace":
+        tag += " (userspace datapath: CCE's OpenFlow rules, not its speed)"
     header = ["path", "metric", f"tunnel ({tunnel.datapath})", f"VPC ({vpc.datapath})", "ratio", "interval", "verdict"]
     lines = [f"### {pair.tunnel} (`{tunnel.datapath}`) / {pair.vpc} (`{vpc.datapath}`){tag}", ""]
     return [*lines, *_table(header, rows), ""], throughput, latency

@@ -203,6 +203,9 @@ def test_tunnel_over_vpc_per_path(doc: BenchResults):
     assert mtu is not None and (mtu.method, mtu.low, mtu.high) == ("min-max", 1.0, 1.0)
 
 
+USERSPACE = " (userspace datapath: CCE's OpenFlow rules, not its speed)"
+
+
 def test_every_tunnel_vpc_pairing_and_the_kernel_datapath_leads(doc: BenchResults):
     tunnel2 = doc.labs[1].model_copy(deep=True, update={"name": "tunvx", "datapath": "linux-vxlan"})
     tunnel2.paths["pod-pod same node"]["tcp_1_gbps"] = typed("Gbit/s", "higher", [16.0])
@@ -224,8 +227,8 @@ def test_every_tunnel_vpc_pairing_and_the_kernel_datapath_leads(doc: BenchResult
     headings = [ln for ln in text.splitlines() if ln.startswith("### ")]
     assert headings == [
         "### tunvx (`linux-vxlan`) / vpc (`routed`) (headline)",
-        "### tunnel (`ovs-userspace`) / vpc (`routed`)",
-        "### tunnel (`ovs-userspace`) / vpc2 (`routed`)",
+        f"### tunnel (`ovs-userspace`) / vpc (`routed`){USERSPACE}",
+        f"### tunnel (`ovs-userspace`) / vpc2 (`routed`){USERSPACE}",
         "### tunvx (`linux-vxlan`) / vpc2 (`routed`)",
     ]
     assert "no lab on Open vSwitch's kernel datapath was measured" in text
