@@ -492,3 +492,6 @@ def test_print_bench_medians_datapaths_and_skipped(doc: BenchResults):
     skipped = next(ln for ln in text.splitlines() if "tunnel / pod-ClusterIP" in ln)
     assert "skipped: no Service with targetPort 5201 (iperf3)" in skipped
     assert "baseline / veth pair" in text and "40 Gbit/s" in text
+    headline = next(ln for ln in text.splitlines() if ln.startswith("tunnel / VPC"))
+    assert "pod-pod across nodes: tunnel (ovs-userspace) / vpc (routed)" in headline
+    assert "TCP 1 stream 0.10 [0.08-0.12]" in headline  # 2 / 20
