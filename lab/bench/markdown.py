@@ -116,18 +116,35 @@ def _summary(doc: BenchResults, rat: Ratios) -> list[str]:
     return ["## Summary", "", intro, "", *_table(header, rows), ""]
 
 
-def _cce_sentence(tunnel: LabResult, vpc: LabResult, throughput: list[float], latency: list[float]) -> str:
+def _kind(key: str, better: str) -> str | None:
+    """How the CCE sentence groups a metric: throughput, cost or latency (retransmits stay out)."""
+    if "retransmits" in key:
+        return None
+    if "cpu_s_per_gb" in key:
+        return "cost"
+    return "throughput" if better == "higher" else "latency"
+
+
+def _cce_sentence(tunnel: LabResult, vpc: LabResult, diffs: dict[str, list[float]]) -> str:
+    """CCE's documented loss against this run's figures: throughput (a loss) and CPU per GB (a cost) alike."""
     lo_cce, hi_cce = CCE_TUNNEL_LOSS
     sentence = (
         f"CCE's documentation gives the tunnel model a {lo_cce:.0f}-{hi_cce:.0f} % performance loss against the "
         f"VPC model. In this run (tunnel on `{tunnel.datapath}`, VPC on `{vpc.datapath}`)"
     )
     parts = []
+    throughput, cost, latency = diffs.get("throughput"), diffs.get("cost"), diffs.get("latency")
     if throughput:
         inside = sum(lo_cce <= -d <= hi_cce for d in throughput)
         parts.append(
             f"the tunnel model's throughput and packet rate were {min(throughput):+.0f} % to {max(throughput):+.0f} % "
             f"relative to the VPC model's ({inside} of {len(throughput)} figures inside the documented loss)"
+        )
+    if cost:
+        inside = sum(lo_cce <= d <= hi_cce for d in cost)
+        parts.append(
+            f"its CPU time per GB moved was {min(cost):+.0f} % to {max(cost):+.0f} % relative to the VPC model's "
+            f"({inside} of {len(cost)} inside {lo_cce:.0f}-{hi_cce:.0f} % more)"
         )
     if latency:
         parts.append(f"its latency was {min(latency):+.0f} % to {max(latency):+.0f} % relative to the VPC model's")
@@ -173,12 +190,11 @@ def _interval(cell: RatioInterval) -> str:
     return f"{cell.low:.2f}-{cell.high:.2f} ({cell.method})"
 
 
-def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], list[float], list[float]]:
-    """One pairing's ratio table; and the tunnel's differences in %, higher- and lower-is-better metrics."""
+def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], dict[str, list[float]]]:
+    """One pairing's ratio table; and the tunnel's differences in % by `_kind`."""
     tunnel, vpc = doc.lab(pair.tunnel), doc.lab(pair.vpc)
     rows: list[list[Any]] = []
-    throughput: list[float] = []  # tunnel relative to VPC, %, higher-is-better metrics
-    latency: list[float] = []  # the same for lower-is-better metrics
+    diffs: dict[str, list[float]] = {}  # kind -> the tunnel relative to the VPC lab, %
     for path, cells in pair.paths.items():
         for k in [k for k in TUNNEL_VPC if k in cells]:
             mi, cell = doc.info(k), cells[k]
@@ -188,7 +204,9 @@ def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], list
                 rows.append([path, f"{mi.short} {_arrow(mi.better)}", *figures, NA, NA, "no ratio"])
                 continue
             diff = (cell.ratio - 1) * 100
-            (throughput if mi.better == "higher" else latency).append(diff)
+            kind = _kind(k, mi.better)
+            if kind:
+                diffs.setdefault(kind, []).append(diff)
             ratio = f"{cell.ratio:.2f} ({diff:+.0f} %)"
             rows.append(
                 [path, f"{mi.short} {_arrow(mi.better)}", *figures, ratio, _interval(cell), _verdict(cell, mi.better)]
@@ -198,7 +216,7 @@ def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], list
         tag += " (userspace datapath: CCE's OpenFlow rules, not its speed)"
     header = ["path", "metric", f"tunnel ({tunnel.datapath})", f"VPC ({vpc.datapath})", "ratio", "interval", "verdict"]
     lines = [f"### {pair.tunnel} (`{tunnel.datapath}`) / {pair.vpc} (`{vpc.datapath}`){tag}", ""]
-    return [*lines, *_table(header, rows), ""], throughput, latency
+    return [*lines, *_table(header, rows), ""], diffs
 
 
 def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
@@ -224,10 +242,10 @@ def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
         "",
     ]
     for pair in pairs:
-        section, throughput, latency = _pair_section(doc, pair)
+        section, diffs = _pair_section(doc, pair)
         lines += section
         if pair is lead:
-            lines += [_cce_sentence(tunnel, vpc, throughput, latency), ""]
+            lines += [_cce_sentence(tunnel, vpc, diffs), ""]
     return lines
 
 
