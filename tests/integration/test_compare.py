@@ -38,8 +38,13 @@ def test_compare_quick_writes_a_complete_report(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)
     assert doc["schema_version"] == 2
-    assert [lab["name"] for lab in doc["labs"]] == ["baseline", "cmptun", "cmpvpc"]
-    assert [lab["model"] for lab in doc["labs"]] == ["baseline", "tunnel", "vpc"]
+    # without the OVS module the tunnel topology (datapath auto) is measured twice: ovs-userspace, linux-vxlan
+    both = doc["environment"]["ovs_kernel_module"] is False
+    names = ["baseline", "cmptun", "cmptun-vx", "cmpvpc"] if both else ["baseline", "cmptun", "cmpvpc"]
+    assert [lab["name"] for lab in doc["labs"]] == names
+    assert [lab["model"] for lab in doc["labs"]] == ["baseline", *["tunnel"] * (len(names) - 2), "vpc"]
+    if both:
+        assert [lab["datapath"] for lab in doc["labs"][1:3]] == ["ovs-userspace", "linux-vxlan"]
     assert {lab["datapath"] for lab in doc["labs"]} >= {"veth", "routed"}
     assert doc["settings"]["quick"] is True and doc["environment"]["cpus"] > 0
     for lab in doc["labs"][1:]:
@@ -55,16 +60,19 @@ def test_compare_quick_writes_a_complete_report(tmp_path):
                 assert m["min"] <= m["median"] <= m["max"]
     assert doc["ratios"]["baseline"] == {"lab": "baseline", "path": "veth pair"}
     pairs = [(p["tunnel"], p["vpc"], p["headline"]) for p in doc["ratios"]["tunnel_vs_vpc"]]
-    assert ("cmptun", "cmpvpc") in [p[:2] for p in pairs] and sum(p[2] for p in pairs) == 1
+    headline = ("cmptun-vx", "cmpvpc", True) if both else ("cmptun", "cmpvpc", True)
+    assert headline in pairs and sum(p[2] for p in pairs) == 1 and len(pairs) == len(names) - 2
     # progress was shown while it ran: which lab, which test, repetition k of n
-    assert "lab 1/2: cmptun" in res.stderr and "lab 2/2: cmpvpc" in res.stderr and "1/1" in res.stderr
+    n = len(names) - 1
+    assert f"lab 1/{n}: cmptun" in res.stderr and f"lab {n}/{n}: cmpvpc" in res.stderr and "1/1" in res.stderr
 
     (outdir,) = [p for p in results.iterdir() if p.is_dir()]
-    assert outdir.name.startswith("cmptun-cmpvpc-")
+    assert outdir.name.startswith("-".join(names[1:]) + "-")
     text = (outdir / "report.md").read_text()
     assert text.index("## Summary") < text.index("![")
     assert "ovs-userspace" in text or "ovs-kernel" in text or "linux-vxlan" in text
     assert "## Tunnel model / VPC model" in text and "### cmptun (`" in text
+    assert ("### cmptun-vx (`linux-vxlan`) / cmpvpc (`routed`) (headline)" in text) is both
     assert "## Environment" in text and "cce-lab compare" in text
     charts = sorted(outdir.glob("*.png"))
     assert len(charts) >= 10 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts)
