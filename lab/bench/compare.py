@@ -18,6 +18,7 @@ from lab.bench.environment import environment
 from lab.bench.results import BenchResults, LabResult
 from lab.bench.settings import Settings
 from lab.bench.suite import run_baseline, run_suite
+from lab.bench.variants import Run
 from lab.errors import LabError
 from lab.kernel.journal import Journal
 from lab.plan.model import Plan
@@ -52,20 +53,24 @@ def bench_lab(plan: Plan, settings: Settings, results_dir: Path, progress: Progr
     return results, report.write(results, _outdir(results_dir, plan.name))
 
 
-def compare(plans: list[Plan], settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
+def compare(runs: list[Run], settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
     """Bring each lab up in turn, measure it, take it down; then one side-by-side report.
 
     A lab that is already up is refused before anything is measured (it may hold
     someone's work), and every lab this run builds is taken down again, also on
-    Ctrl-C or a failure (`lab.apply.engine.session`).
+    Ctrl-C or a failure (`lab.apply.engine.session`). One lab measured on two
+    datapaths (`lab.bench.variants`) is brought up twice under its name, one after
+    the other, and its results named apart.
     """
-    for plan in plans:
-        if Journal(plan.name).exists():
-            raise LabError(f"lab {plan.name} is already up: 'cce-lab down {plan.name}' before comparing")
+    for run in runs:
+        if Journal(run.plan.name).exists():
+            raise LabError(f"lab {run.plan.name} is already up: 'cce-lab down {run.plan.name}' before comparing")
     labs = [_baseline(settings, progress)]
-    for i, plan in enumerate(plans, start=1):
-        progress(f"lab {i}/{len(plans)}: {plan.name} ({plan.model}, {plan.datapath}) up")
+    for i, run in enumerate(runs, start=1):
+        plan = run.plan
+        progress(f"lab {i}/{len(runs)}: {run.result} ({plan.model}, {plan.datapath}) up")
         with session(plan, progress) as lab:
-            labs.append(run_suite(lab, settings, lambda msg, p=lab: progress(f"{p.name}: {msg}")))
+            result = run_suite(lab, settings, lambda msg, name=run.result: progress(f"{name}: {msg}"))
+        labs.append(result.model_copy(update={"name": run.result}))
     results = _results(labs, settings)
-    return results, report.write(results, _outdir(results_dir, "-".join(p.name for p in plans)))
+    return results, report.write(results, _outdir(results_dir, "-".join(r.result for r in runs)))

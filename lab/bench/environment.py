@@ -1,4 +1,4 @@
-"""What produced the figures: kernel, CPUs, Python, Open vSwitch and iperf3 versions."""
+"""What produced the figures: kernel, CPUs, Python, Open vSwitch and iperf3 versions, the OVS module's presence."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import platform
 
 from lab.bench.results import Environment
+from lab.datapaths.ovs import kernel_available
 from lab.errors import LabError
 from lab.kernel import procs
 
@@ -35,4 +36,5 @@ def environment() -> Environment:
         python=platform.python_version(),
         ovs=_first_line(["ovs-vswitchd", "--version"]) or "not installed",
         iperf3=iperf,
+        ovs_kernel_module=kernel_available(),
     )

@@ -49,14 +49,25 @@ def listening(proc_net_tcp: str, port: int) -> bool:
 
 
 def tcp_figures(result: dict) -> dict[str, float]:
-    """Receiver-side Gbit/s and both CPU totals from an iperf3 TCP client result."""
+    """From an iperf3 TCP client result: receiver-side Gbit/s, both CPU totals, the sender's retransmits
+    (absent where libiperf cannot read TCP_INFO), and the bytes moved over the whole run.
+
+    The bytes moved include the omitted first seconds (the client's intervals marked
+    `omitted`), which the end sums leave out but the machine's CPU time holds.
+    """
     end = result["end"]
     cpu = end.get("cpu_utilization_percent", {})
-    return {
+    omitted = sum(i["sum"]["bytes"] for i in result.get("intervals", []) if i.get("sum", {}).get("omitted"))
+    figures = {
         "gbps": end["sum_received"]["bits_per_second"] / 1e9,
         "cpu_sender": cpu.get("host_total", 0.0),
         "cpu_receiver": cpu.get("remote_total", 0.0),
+        "bytes": float(end["sum_received"]["bytes"] + omitted),
     }
+    retransmits = end.get("sum_sent", {}).get("retransmits")
+    if retransmits is not None:
+        figures["retransmits"] = float(retransmits)
+    return figures
 
 
 def udp_figures(result: dict, payload: int) -> dict[str, float]:

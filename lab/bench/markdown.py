@@ -1,7 +1,8 @@
 """report.md of a performance run, from its results document (pure: a saved results.json renders the same).
 
-Summary first (each figure with its datapath and its ratio to the baseline), the
-tunnel/VPC ratios against CCE's documented loss, one section per metric (its chart,
+Summary first (each figure with its datapath and its ratio to the baseline), every
+tunnel/VPC pairing's ratios with intervals (the headline pairing, on the kernel
+datapath, first and set against CCE's documented loss), one section per metric (its chart,
 min/median/max), the skipped paths, the environment, the command that reproduces it.
 """
 
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.bench.metrics import SUMMARY
-from lab.bench.results import BenchResults, LabResult, Ratios
+from lab.bench.metrics import SUMMARY, TUNNEL_VPC
+from lab.bench.results import BenchResults, LabResult, RatioInterval, Ratios, TunnelVsVpc
+from lab.bench.stats import BOOTSTRAP_MIN, BOOTSTRAP_RESAMPLES, CONFIDENCE
 
 # CCE's documentation (cce_10_0282) gives the tunnel model this loss against the VPC model.
 CCE_TUNNEL_LOSS = (5.0, 15.0)
 NA = "n/a"  # a table cell without a figure
+NO_DIFFERENCE = "no measurable difference"  # a ratio whose interval contains 1
 MODEL_NAMES = {"tunnel": "tunnel", "vpc": "VPC", "baseline": "baseline"}
 
 
@@ -113,18 +116,35 @@ def _summary(doc: BenchResults, rat: Ratios) -> list[str]:
     return ["## Summary", "", intro, "", *_table(header, rows), ""]
 
 
-def _cce_sentence(tunnel: LabResult, vpc: LabResult, throughput: list[float], latency: list[float]) -> str:
+def _kind(key: str, better: str) -> str | None:
+    """How the CCE sentence groups a metric: throughput, cost or latency (retransmits stay out)."""
+    if "retransmits" in key:
+        return None
+    if "cpu_s_per_gb" in key:
+        return "cost"
+    return "throughput" if better == "higher" else "latency"
+
+
+def _cce_sentence(tunnel: LabResult, vpc: LabResult, diffs: dict[str, list[float]]) -> str:
+    """CCE's documented loss against this run's figures: throughput (a loss) and CPU per GB (a cost) alike."""
     lo_cce, hi_cce = CCE_TUNNEL_LOSS
     sentence = (
         f"CCE's documentation gives the tunnel model a {lo_cce:.0f}-{hi_cce:.0f} % performance loss against the "
         f"VPC model. In this run (tunnel on `{tunnel.datapath}`, VPC on `{vpc.datapath}`)"
     )
     parts = []
+    throughput, cost, latency = diffs.get("throughput"), diffs.get("cost"), diffs.get("latency")
     if throughput:
         inside = sum(lo_cce <= -d <= hi_cce for d in throughput)
         parts.append(
             f"the tunnel model's throughput and packet rate were {min(throughput):+.0f} % to {max(throughput):+.0f} % "
             f"relative to the VPC model's ({inside} of {len(throughput)} figures inside the documented loss)"
+        )
+    if cost:
+        inside = sum(lo_cce <= d <= hi_cce for d in cost)
+        parts.append(
+            f"its CPU time per GB moved was {min(cost):+.0f} % to {max(cost):+.0f} % relative to the VPC model's "
+            f"({inside} of {len(cost)} inside {lo_cce:.0f}-{hi_cce:.0f} % more)"
         )
     if latency:
         parts.append(f"its latency was {min(latency):+.0f} % to {max(latency):+.0f} % relative to the VPC model's")
@@ -137,41 +157,96 @@ def _cce_sentence(tunnel: LabResult, vpc: LabResult, throughput: list[float], la
     return sentence
 
 
-def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
-    pair = rat.tunnel_vs_vpc
-    if not pair or not pair.paths:
-        return []
-    labs = {lab.name: lab for lab in doc.labs}
-    tunnel, vpc = labs[pair.tunnel], labs[pair.vpc]
-    cols = [k for k in SUMMARY if any(k in m for m in pair.paths.values())]
-    infos = {k: doc.info(k) for k in cols}
+def _why_headline(doc: BenchResults, tunnel: LabResult) -> str:
+    """One sentence: why this tunnel lab's datapath heads the comparison."""
+    if tunnel.datapath == "ovs-kernel":
+        return "It runs Open vSwitch's kernel datapath, the one CCE runs."
+    if tunnel.datapath == "linux-vxlan":
+        missing = (
+            "the openvswitch kernel module does not load on this host"
+            if doc.environment.ovs_kernel_module is False
+            else "no lab on Open vSwitch's kernel datapath was measured"
+        )
+        return (
+            f"Since {missing}, kernel VXLAN (`linux-vxlan`, the same `vxlan_sys_4789` encapsulation CCE's OVS kernel "
+            "datapath uses) stands in for it; `ovs-userspace` copies every packet through one ovs-vswitchd thread "
+            "per node, which measures that thread rather than the tunnel model."
+        )
+    return f"No lab on a kernel datapath was measured: `{tunnel.datapath}` is what there is."
+
+
+def _verdict(cell: RatioInterval, better: str) -> str:
+    if cell.measurable is None:
+        return "no interval"
+    if not cell.measurable:
+        return NO_DIFFERENCE
+    tunnel_higher = cell.low is not None and cell.low > 1
+    return "tunnel better" if tunnel_higher == (better == "higher") else "tunnel worse"
+
+
+def _interval(cell: RatioInterval) -> str:
+    if cell.low is None or cell.high is None:
+        return NA
+    return f"{cell.low:.2f}-{cell.high:.2f} ({cell.method})"
+
+
+def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], dict[str, list[float]]]:
+    """One pairing's ratio table; and the tunnel's differences in % by `_kind`."""
+    tunnel, vpc = doc.lab(pair.tunnel), doc.lab(pair.vpc)
     rows: list[list[Any]] = []
-    throughput: list[float] = []  # tunnel relative to VPC, %, higher-is-better metrics
-    latency: list[float] = []  # the same for lower-is-better metrics
-    for path, metrics in pair.paths.items():
-        cells: list[Any] = [path, f"{tunnel.datapath} / {vpc.datapath}"]
-        for k in cols:
-            r = metrics.get(k)
-            if r is None:
-                cells.append(NA)
+    diffs: dict[str, list[float]] = {}  # kind -> the tunnel relative to the VPC lab, %
+    for path, cells in pair.paths.items():
+        for k in [k for k in TUNNEL_VPC if k in cells]:
+            mi, cell = doc.info(k), cells[k]
+            t, v = tunnel.metric(path, k), vpc.metric(path, k)
+            figures = [with_unit(t.median if t else None, mi.unit), with_unit(v.median if v else None, mi.unit)]
+            if cell is None:
+                rows.append([path, f"{mi.short} {_arrow(mi.better)}", *figures, NA, NA, "no ratio"])
                 continue
-            diff = (r - 1) * 100
-            (throughput if infos[k].better == "higher" else latency).append(diff)
-            cells.append(f"{r:.2f} ({diff:+.0f} %)")
-        rows.append(cells)
-    header = ["path", "datapaths (tunnel / VPC)"] + [f"{infos[k].short} {_arrow(infos[k].better)}" for k in cols]
-    return [
-        f"### Tunnel model / VPC model ({pair.tunnel} / {pair.vpc})",
+            diff = (cell.ratio - 1) * 100
+            kind = _kind(k, mi.better)
+            if kind:
+                diffs.setdefault(kind, []).append(diff)
+            ratio = f"{cell.ratio:.2f} ({diff:+.0f} %)"
+            rows.append(
+                [path, f"{mi.short} {_arrow(mi.better)}", *figures, ratio, _interval(cell), _verdict(cell, mi.better)]
+            )
+    tag = " (headline)" if pair.headline else ""
+    if tunnel.datapath == "ovs-userspace":
+        tag += " (userspace datapath: CCE's OpenFlow rules, not its speed)"
+    header = ["path", "metric", f"tunnel ({tunnel.datapath})", f"VPC ({vpc.datapath})", "ratio", "interval", "verdict"]
+    lines = [f"### {pair.tunnel} (`{tunnel.datapath}`) / {pair.vpc} (`{vpc.datapath}`){tag}", ""]
+    return [*lines, *_table(header, rows), ""], diffs
+
+
+def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
+    pairs = [p for p in rat.tunnel_vs_vpc if p.paths]
+    if not pairs:
+        return []
+    pairs.sort(key=lambda p: not p.headline)  # the headline first, the rest in run order
+    lead = pairs[0]
+    tunnel, vpc = doc.lab(lead.tunnel), doc.lab(lead.vpc)
+    conf = f"{CONFIDENCE * 100:.0f} %"
+    lines = [
+        "## Tunnel model / VPC model",
         "",
-        "The tunnel lab's median divided by the VPC lab's, per path; in brackets the difference in per cent. "
-        "A ratio below 1 means the tunnel model measured less: worse for throughput and packet rate "
-        "(↑ higher is better), better for latency (↓ lower is better).",
+        f"The headline pairing is **{lead.tunnel}** (`{tunnel.datapath}`) over **{vpc.name}** (`{vpc.datapath}`). "
+        + _why_headline(doc, tunnel),
         "",
-        *_table(header, rows),
-        "",
-        _cce_sentence(tunnel, vpc, throughput, latency),
+        "Each table: the tunnel lab's median divided by the VPC lab's, per path and metric, and in brackets the "
+        f"difference in per cent. The interval is a {conf} bootstrap over the repetitions ({BOOTSTRAP_RESAMPLES} "
+        f"resamples, fixed seed), or the whole range of one value over another with fewer than {BOOTSTRAP_MIN} "
+        f"repetitions (min-max); where it contains 1 the report says {NO_DIFFERENCE}. A ratio below 1 means the "
+        "tunnel model measured less: worse for throughput and packet rate (↑ higher is better), better for latency "
+        "and cost (↓ lower is better).",
         "",
     ]
+    for pair in pairs:
+        section, diffs = _pair_section(doc, pair)
+        lines += section
+        if pair is lead:
+            lines += [_cce_sentence(tunnel, vpc, diffs), ""]
+    return lines
 
 
 def _metric_section(doc: BenchResults, key: str, rat: Ratios, chart: str | None) -> list[str]:

@@ -31,6 +31,14 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     "tcp_1_gbps": MetricInfo("TCP throughput, 1 stream", "TCP 1 stream", "Gbit/s", "higher"),
     "tcp_n_gbps": MetricInfo("TCP throughput, {streams} streams", "TCP {streams} streams", "Gbit/s", "higher"),
+    "tcp_1_cpu_s_per_gb": MetricInfo("CPU time per GB moved, TCP 1 stream", "CPU/GB 1 stream", "CPU s/GB", "lower"),
+    "tcp_n_cpu_s_per_gb": MetricInfo(
+        "CPU time per GB moved, TCP {streams} streams", "CPU/GB {streams} streams", "CPU s/GB", "lower"
+    ),
+    "tcp_1_retransmits": MetricInfo("TCP retransmits, 1 stream", "retr. 1 stream", "segments", "lower"),
+    "tcp_n_retransmits": MetricInfo(
+        "TCP retransmits, {streams} streams", "retr. {streams} streams", "segments", "lower"
+    ),
     "cpu_sender_pct": MetricInfo("CPU use of the sender", "CPU sender", "%", "lower"),
     "cpu_receiver_pct": MetricInfo("CPU use of the receiver", "CPU receiver", "%", "lower"),
     "udp_64_kpps": MetricInfo("UDP 64-byte packets", "UDP 64 B", "kpps", "higher"),
@@ -45,7 +53,18 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 # The figures a reader compares first: the columns of report.md's summary and of the CLI's table.
-SUMMARY: tuple[str, ...] = ("tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_large_gbps", "ping_p50_ms", "tcp_rr_p50_us")
+SUMMARY: tuple[str, ...] = (
+    "tcp_1_gbps",
+    "tcp_n_gbps",
+    "tcp_1_cpu_s_per_gb",
+    "tcp_n_cpu_s_per_gb",
+    "udp_64_kpps",
+    "udp_large_gbps",
+    "ping_p50_ms",
+    "tcp_rr_p50_us",
+)
+# The rows of each tunnel/VPC ratio table, per path: the summary's and the retransmits.
+TUNNEL_VPC: tuple[str, ...] = (*SUMMARY[:4], "tcp_1_retransmits", "tcp_n_retransmits", *SUMMARY[4:])
 
 
 def info(key: str) -> MetricInfo:

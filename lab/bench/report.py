@@ -12,7 +12,7 @@ from pathlib import Path
 from lab import documents
 from lab.bench import charts
 from lab.bench.markdown import markdown
-from lab.bench.results import BenchResults
+from lab.bench.results import BenchResults, load_results
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
@@ -32,4 +32,4 @@ def read(path: Path) -> BenchResults:
     """A saved results.json (or the report directory holding one) as a results document."""
     if path.is_dir():
         path = path / RESULTS_FILE
-    return documents.load(BenchResults, json.loads(path.read_text()), str(path))
+    return load_results(json.loads(path.read_text()), str(path))

@@ -3,9 +3,10 @@
 One `BenchResults` per run: its settings and environment, and one `LabResult` per
 lab (the bare veth-pair baseline first) holding, per path, per metric, the values
 of every repetition and their min/median/max (`Metric`). `ratios` (each lab over
-the baseline, the tunnel lab over the VPC lab) is derived from the labs whenever
-it is read: it is written into results.json and ignored when one is loaded.
-Save and load with `lab.documents.dump` / `lab.documents.load(BenchResults, ...)`.
+the baseline, every tunnel lab over every VPC lab, each of those with an interval)
+is derived from the labs whenever it is read: it is written into results.json and
+ignored when one is loaded. Save with `lab.documents.dump`, load with `load_results`
+(it also reads schema version 1, whose labs and figures version 2 only extends).
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
+from lab import documents
 from lab.bench.metrics import METRICS, Better, MetricInfo, info
 from lab.bench.settings import Settings
-from lab.bench.stats import summarize
+from lab.bench.stats import IntervalMethod, ratio_interval, summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every tunnel/VPC pairing with intervals; environment.ovs_kernel_module
+READABLE_VERSIONS = (1, SCHEMA_VERSION)  # version 1 reads as 2: only derived and new optional fields differ
+# Which tunnel lab heads the report: the datapath closest to CCE's (OVS's kernel datapath), in this order.
+HEADLINE_DATAPATHS = ("ovs-kernel", "linux-vxlan")
 BASELINE_MODEL = "baseline"  # the model and name of the veth-pair baseline's LabResult
 BASELINE_PATH = "veth pair"
 _SUMMARY = ("min", "median", "max")
@@ -83,6 +88,7 @@ class Environment(_Document):
     python: str
     ovs: str
     iperf3: str
+    ovs_kernel_module: bool | None = None  # whether the openvswitch module loads here; None: not probed
 
 
 RatioTable = dict[str, dict[str, float | None]]  # path -> metric -> ratio (None: no denominator)
@@ -93,10 +99,27 @@ class BaselineRef(_Document):
     path: str
 
 
+class RatioInterval(_Document):
+    """A tunnel/VPC ratio of medians and the interval around it (`lab.bench.stats.ratio_interval`)."""
+
+    ratio: float
+    low: float | None = None  # None: no interval (a value of the VPC lab is zero)
+    high: float | None = None
+    method: IntervalMethod | None = None
+
+    @property
+    def measurable(self) -> bool | None:
+        """Whether the interval leaves 1 out (a measurable difference); None without an interval."""
+        if self.low is None or self.high is None:
+            return None
+        return not self.low <= 1 <= self.high
+
+
 class TunnelVsVpc(_Document):
     tunnel: str  # lab names
     vpc: str
-    paths: RatioTable
+    headline: bool = False  # the pairing the report leads with (HEADLINE_DATAPATHS)
+    paths: dict[str, dict[str, RatioInterval | None]]  # path -> metric -> ratio (None: no denominator)
 
 
 class Ratios(_Document):
@@ -104,7 +127,10 @@ class Ratios(_Document):
 
     baseline: BaselineRef | None = None
     vs_baseline: dict[str, RatioTable] = {}  # lab -> its medians over the baseline's
-    tunnel_vs_vpc: TunnelVsVpc | None = None  # the first tunnel lab over the first VPC lab, paths both measured
+    tunnel_vs_vpc: list[TunnelVsVpc] = []  # every tunnel lab over every VPC lab, paths both measured
+
+    def headline(self) -> TunnelVsVpc | None:
+        return next((pair for pair in self.tunnel_vs_vpc if pair.headline), None)
 
 
 class BenchResults(_Document):
@@ -143,8 +169,11 @@ class BenchResults(_Document):
         """The labs, the baseline left out."""
         return [lab for lab in self.labs if lab.model != BASELINE_MODEL]
 
-    def first_of(self, model: str) -> LabResult | None:
-        return next((lab for lab in self.labs if lab.model == model), None)
+    def of_model(self, model: str) -> list[LabResult]:
+        return [lab for lab in self.labs if lab.model == model]
+
+    def lab(self, name: str) -> LabResult:
+        return next(lab for lab in self.labs if lab.name == name)
 
     def metric_order(self) -> list[str]:
         """Every metric present in any lab: the registry's in its order, then unknown ones as they appear."""
@@ -163,14 +192,50 @@ class BenchResults(_Document):
         return MetricInfo(mi.title, mi.short, first.unit, first.better)
 
 
+def load_results(data: Any, what: str = "results.json") -> BenchResults:
+    """A saved results document of any READABLE_VERSIONS as this version's; another version is refused."""
+    if isinstance(data, dict) and data.get("schema_version") in READABLE_VERSIONS:
+        data = {**data, "schema_version": SCHEMA_VERSION}
+    return documents.load(BenchResults, data, what)
+
+
 def _ratio(num: Metric | None, den: Metric | None) -> float | None:
     if num is None or den is None or den.median == 0:
         return None
     return num.median / den.median
 
 
+def _with_interval(num: Metric, den: Metric) -> RatioInterval | None:
+    ratio = _ratio(num, den)
+    if ratio is None:
+        return None
+    interval = ratio_interval(num.values, den.values)
+    if interval is None:
+        return RatioInterval(ratio=ratio)
+    low, high, method = interval
+    return RatioInterval(ratio=ratio, low=low, high=high, method=method)
+
+
+def _pair(tunnel: LabResult, vpc: LabResult, headline: bool) -> TunnelVsVpc:
+    table = {
+        path: {k: _with_interval(m, vpc.paths[path][k]) for k, m in metrics.items() if k in vpc.paths[path]}
+        for path, metrics in tunnel.paths.items()
+        if path in vpc.paths
+    }
+    return TunnelVsVpc(tunnel=tunnel.name, vpc=vpc.name, headline=headline, paths=table)
+
+
+def headline_tunnel(tunnels: list[LabResult]) -> LabResult | None:
+    """The tunnel lab the report leads with: the first on the datapath closest to CCE's, else the first."""
+    for datapath in HEADLINE_DATAPATHS:
+        found = next((lab for lab in tunnels if lab.datapath == datapath), None)
+        if found:
+            return found
+    return tunnels[0] if tunnels else None
+
+
 def ratios(results: BenchResults) -> Ratios:
-    """Each lab's medians over the baseline's, and the tunnel lab's over the VPC lab's (first of each model)."""
+    """Each lab's medians over the baseline's, and every tunnel lab's over every VPC lab's (with intervals)."""
     base, bpath = results.baseline(), results.baseline_path()
     vs_baseline: dict[str, RatioTable] = {}
     if base and bpath:
@@ -179,17 +244,11 @@ def ratios(results: BenchResults) -> Ratios:
             vs_baseline[lab.name] = {
                 path: {k: _ratio(m, bmetrics.get(k)) for k, m in metrics.items()} for path, metrics in lab.paths.items()
             }
-    tunnel, vpc = results.first_of("tunnel"), results.first_of("vpc")
-    pair = None
-    if tunnel and vpc:
-        table = {
-            path: {k: _ratio(m, vpc.paths[path][k]) for k, m in metrics.items() if k in vpc.paths[path]}
-            for path, metrics in tunnel.paths.items()
-            if path in vpc.paths
-        }
-        pair = TunnelVsVpc(tunnel=tunnel.name, vpc=vpc.name, paths=table)
+    tunnels, vpcs = results.of_model("tunnel"), results.of_model("vpc")
+    lead = headline_tunnel(tunnels)
+    pairs = [_pair(t, v, t is lead and v is vpcs[0]) for t in tunnels for v in vpcs]
     return Ratios(
         baseline=BaselineRef(lab=base.name, path=bpath) if base and bpath else None,
         vs_baseline=vs_baseline,
-        tunnel_vs_vpc=pair,
+        tunnel_vs_vpc=pairs,
     )

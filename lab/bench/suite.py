@@ -4,7 +4,9 @@ Every figure is measured `settings.repetitions` times and kept with min/median/m
 because one run on a shared 2-core machine says little. The numbers only mean
 something next to the datapath that produced them (DESIGN.md section 3: 20x apart),
 so a lab's result names it, and a bare veth pair (`run_baseline`) gives the ceiling
-of this machine.
+of this machine. Each TCP test also records the machine's CPU time per GB moved
+(`cpu`: its idle window of the same length just before doubles a TCP test's time)
+and the sender's retransmits.
 
 The baseline's two namespaces are journalled like a lab's (`ccebench-<pid>`, no
 plan: never listed as a lab) and always undone; a run killed outright leaves its
@@ -19,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lab.bench import iperf, latency
+from lab.bench import cpu, iperf, latency
 from lab.bench.metrics import METRICS
 from lab.bench.paths import ServiceTarget, bench_service, paths
 from lab.bench.results import BASELINE_MODEL, BASELINE_PATH, LabResult, Metric
@@ -81,17 +83,25 @@ def run_path(
             client_ns, servers, host, port, listen_port or port, {**base, **options}, iperf_timeout
         )
 
+    hz = cpu.clock_ticks()
     values: dict[str, list[float]] = {k: [] for k in METRICS}
     values["mtu"] = [mtu]
 
     def tcp(streams: int) -> None:
-        fig = iperf.tcp_figures(run_iperf({"protocol": "tcp", "streams": streams}))
+        result, busy, idle = cpu.measured(
+            lambda: run_iperf({"protocol": "tcp", "streams": streams}), settings.seconds + settings.omit
+        )
+        fig = iperf.tcp_figures(result)
+        prefix = "tcp_1" if streams == 1 else "tcp_n"
+        values[f"{prefix}_gbps"].append(fig["gbps"])
+        per_gb = cpu.per_gigabyte(cpu.cpu_seconds(busy, idle, hz), fig["bytes"])
+        if per_gb is not None:
+            values[f"{prefix}_cpu_s_per_gb"].append(per_gb)
+        if "retransmits" in fig:
+            values[f"{prefix}_retransmits"].append(fig["retransmits"])
         if streams == 1:
-            values["tcp_1_gbps"].append(fig["gbps"])
             values["cpu_sender_pct"].append(fig["cpu_sender"])
             values["cpu_receiver_pct"].append(fig["cpu_receiver"])
-        else:
-            values["tcp_n_gbps"].append(fig["gbps"])
 
     def udp(payload: int, prefix: str) -> None:
         fig = iperf.udp_figures(run_iperf({"protocol": "udp", "blksize": payload}), payload)

@@ -18,7 +18,7 @@ from lab.bench.markdown import markdown
 from lab.bench.results import BenchResults
 from lab.kernel import journal
 
-ZERO_ALLOWED = ("loss", "cpu")  # no loss, or an idle CPU, is a real measurement
+ZERO_ALLOWED = ("loss", "cpu", "retransmits")  # no loss, an idle CPU, no retransmit: real measurements
 ROOT = Path(__file__).resolve().parents[2]
 LABS = {"cmptun": "tunnel", "cmpvpc": "vpc"}  # lab name -> the shipped topology it copies
 
@@ -37,9 +37,14 @@ def test_compare_quick_writes_a_complete_report(tmp_path):
     res = cli("compare", *files, "--quick", "--json", "--results", str(results), timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)
-    assert doc["schema_version"] == 1
-    assert [lab["name"] for lab in doc["labs"]] == ["baseline", "cmptun", "cmpvpc"]
-    assert [lab["model"] for lab in doc["labs"]] == ["baseline", "tunnel", "vpc"]
+    assert doc["schema_version"] == 2
+    # without the OVS module the tunnel topology (datapath auto) is measured twice: ovs-userspace, linux-vxlan
+    both = doc["environment"]["ovs_kernel_module"] is False
+    names = ["baseline", "cmptun", "cmptun-vx", "cmpvpc"] if both else ["baseline", "cmptun", "cmpvpc"]
+    assert [lab["name"] for lab in doc["labs"]] == names
+    assert [lab["model"] for lab in doc["labs"]] == ["baseline", *["tunnel"] * (len(names) - 2), "vpc"]
+    if both:
+        assert [lab["datapath"] for lab in doc["labs"][1:3]] == ["ovs-userspace", "linux-vxlan"]
     assert {lab["datapath"] for lab in doc["labs"]} >= {"veth", "routed"}
     assert doc["settings"]["quick"] is True and doc["environment"]["cpus"] > 0
     for lab in doc["labs"][1:]:
@@ -54,16 +59,20 @@ def test_compare_quick_writes_a_complete_report(tmp_path):
                 assert all(floor_ok(v) for v in m["values"]), (lab["name"], path, key, m)
                 assert m["min"] <= m["median"] <= m["max"]
     assert doc["ratios"]["baseline"] == {"lab": "baseline", "path": "veth pair"}
-    assert (doc["ratios"]["tunnel_vs_vpc"]["tunnel"], doc["ratios"]["tunnel_vs_vpc"]["vpc"]) == ("cmptun", "cmpvpc")
+    pairs = [(p["tunnel"], p["vpc"], p["headline"]) for p in doc["ratios"]["tunnel_vs_vpc"]]
+    headline = ("cmptun-vx", "cmpvpc", True) if both else ("cmptun", "cmpvpc", True)
+    assert headline in pairs and sum(p[2] for p in pairs) == 1 and len(pairs) == len(names) - 2
     # progress was shown while it ran: which lab, which test, repetition k of n
-    assert "lab 1/2: cmptun" in res.stderr and "lab 2/2: cmpvpc" in res.stderr and "1/1" in res.stderr
+    n = len(names) - 1
+    assert f"lab 1/{n}: cmptun" in res.stderr and f"lab {n}/{n}: cmpvpc" in res.stderr and "1/1" in res.stderr
 
     (outdir,) = [p for p in results.iterdir() if p.is_dir()]
-    assert outdir.name.startswith("cmptun-cmpvpc-")
+    assert outdir.name.startswith("-".join(names[1:]) + "-")
     text = (outdir / "report.md").read_text()
     assert text.index("## Summary") < text.index("![")
     assert "ovs-userspace" in text or "ovs-kernel" in text or "linux-vxlan" in text
-    assert "### Tunnel model / VPC model (cmptun / cmpvpc)" in text
+    assert "## Tunnel model / VPC model" in text and "### cmptun (`" in text
+    assert ("### cmptun-vx (`linux-vxlan`) / cmpvpc (`routed`) (headline)" in text) is both
     assert "## Environment" in text and "cce-lab compare" in text
     charts = sorted(outdir.glob("*.png"))
     assert len(charts) >= 10 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts)

@@ -99,6 +99,10 @@ def test_metric_keys_and_directions() -> None:
     assert list(METRICS) == [
         "tcp_1_gbps",
         "tcp_n_gbps",
+        "tcp_1_cpu_s_per_gb",
+        "tcp_n_cpu_s_per_gb",
+        "tcp_1_retransmits",
+        "tcp_n_retransmits",
         "cpu_sender_pct",
         "cpu_receiver_pct",
         "udp_64_kpps",
@@ -209,9 +213,13 @@ def test_listening(text: str, port: int, expected: bool) -> None:
 
 TCP_RESULT = {
     "start": {"test_start": {"protocol": "TCP", "num_streams": 1}},
+    "intervals": [  # the first second omitted: the end sums leave it out, the bytes moved do not
+        {"sum": {"bytes": 1_000_000_000, "omitted": True}},
+        {"sum": {"bytes": 2_000_000_000, "omitted": False}},
+    ],
     "end": {
-        "sum_sent": {"bits_per_second": 17.5e9, "retransmits": 0},
-        "sum_received": {"bits_per_second": 17.25e9},
+        "sum_sent": {"bits_per_second": 17.5e9, "retransmits": 7},
+        "sum_received": {"bits_per_second": 17.25e9, "bytes": 4_000_000_000},
         "cpu_utilization_percent": {"host_total": 87.1, "remote_total": 39.8, "host_user": 0.5},
     },
 }
@@ -225,7 +233,14 @@ UDP_RESULT = {
 
 
 def test_tcp_figures_take_the_receiver_side_and_both_cpus() -> None:
-    assert tcp_figures(TCP_RESULT) == pytest.approx({"gbps": 17.25, "cpu_sender": 87.1, "cpu_receiver": 39.8})
+    assert tcp_figures(TCP_RESULT) == pytest.approx(
+        {"gbps": 17.25, "cpu_sender": 87.1, "cpu_receiver": 39.8, "bytes": 5e9, "retransmits": 7}
+    )
+    no_tcp_info = json.loads(json.dumps(TCP_RESULT))
+    del no_tcp_info["end"]["sum_sent"]["retransmits"], no_tcp_info["intervals"]
+    assert tcp_figures(no_tcp_info) == pytest.approx(
+        {"gbps": 17.25, "cpu_sender": 87.1, "cpu_receiver": 39.8, "bytes": 4e9}
+    )
 
 
 @pytest.mark.parametrize(

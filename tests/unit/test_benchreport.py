@@ -16,7 +16,7 @@ import pytest
 from lab import documents
 from lab.bench import charts, report
 from lab.bench.markdown import markdown
-from lab.bench.results import BaselineRef, BenchResults, Metric, ratios
+from lab.bench.results import BaselineRef, BenchResults, Metric, load_results, ratios
 from lab.errors import LabError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -28,10 +28,16 @@ def metric(unit: str, better: str, values: list[float]) -> dict:
 
 
 def metrics(tcp1: float, tcpn: float, kpps: float, loss: float, ping: float, rr: float, mtu: int) -> dict:
-    """A path's synthetic metrics: median as given, min/max 10 % either side."""
+    """A path's synthetic metrics: median as given, min/max 10 % either side.
+
+    CPU per GB: 8 / the 1-stream Gbit/s (both cores busy, 1 GB takes 8 / Gbit/s seconds); retransmits: 100 x loss.
+    """
+    cpu = 8.0 / tcp1
     return {
         "tcp_1_gbps": metric("Gbit/s", "higher", [tcp1 * 0.9, tcp1, tcp1 * 1.1]),
         "tcp_n_gbps": metric("Gbit/s", "higher", [tcpn * 0.9, tcpn, tcpn * 1.1]),
+        "tcp_1_cpu_s_per_gb": metric("CPU s/GB", "lower", [cpu * 0.9, cpu, cpu * 1.1]),
+        "tcp_1_retransmits": metric("segments", "lower", [100 * loss] * 3),
         "udp_64_kpps": metric("kpps", "higher", [kpps * 0.9, kpps, kpps * 1.1]),
         "udp_64_loss_pct": metric("%", "lower", [loss, loss, loss]),
         "ping_p50_ms": metric("ms", "lower", [ping * 0.9, ping, ping * 1.1]),
@@ -43,7 +49,7 @@ def metrics(tcp1: float, tcpn: float, kpps: float, loss: float, ping: float, rr:
 def synthetic_doc() -> dict:
     """The JSON form of a results document."""
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "created": "2000-01-01T00:00:00Z",
         "command": "cce-lab compare topologies/tunnel.yaml topologies/vpc.yaml --quick",
         "settings": {"duration": 1.0, "repetitions": 3, "streams": 4, "quick": True},
@@ -54,6 +60,7 @@ def synthetic_doc() -> dict:
             "python": "3.11.2",
             "ovs": "ovs-vswitchd (Open vSwitch) 3.1.0",
             "iperf3": "3.12",
+            "ovs_kernel_module": None,
         },
         "labs": [
             {
@@ -118,13 +125,28 @@ def test_the_document_loads_and_dumps_back(doc: BenchResults):
 
 def test_a_document_of_another_schema_version_is_refused():
     data = synthetic_doc()
-    data["schema_version"] = 2
-    with pytest.raises(LabError, match="schema_version 2"):
-        load(data)
+    data["schema_version"] = 3
+    with pytest.raises(LabError, match="schema_version 3"):
+        load_results(data)
     del data["schema_version"]
     data["version"] = 1  # results.json before schema_version
     with pytest.raises(LabError, match="schema_version None"):
-        load(data)
+        load_results(data)
+
+
+def test_a_version_1_document_reads_as_version_2(tmp_path: Path):
+    """Version 2 only adds derived ratios and optional fields: a saved version-1 results.json still renders."""
+    data = synthetic_doc()
+    data["schema_version"] = 1
+    data["ratios"] = {"tunnel_vs_vpc": {"tunnel": "tunnel", "vpc": "vpc", "paths": {}}}  # version 1's single pair
+    del data["environment"]["ovs_kernel_module"]  # not in version 1
+    doc = load_results(data)
+    assert doc == load(synthetic_doc())
+    assert doc.environment.ovs_kernel_module is None
+    (tmp_path / "results.json").write_text(json.dumps(data))
+    assert report.read(tmp_path) == doc
+    with pytest.raises(LabError, match="schema_version 1; this cce-lab reads version 2"):
+        load(data)  # lab.documents alone reads only its own version: one clear line
 
 
 def test_a_misspelt_field_is_refused():
@@ -163,32 +185,60 @@ def test_zero_baseline_gives_none(doc: BenchResults):
 
 
 def test_tunnel_over_vpc_per_path(doc: BenchResults):
-    pair = ratios(doc).tunnel_vs_vpc
-    assert pair is not None
-    assert (pair.tunnel, pair.vpc) == ("tunnel", "vpc")
+    (pair,) = ratios(doc).tunnel_vs_vpc
+    assert (pair.tunnel, pair.vpc, pair.headline) == ("tunnel", "vpc", True)
     # only paths both measured: the tunnel skipped pod-ClusterIP
     assert set(pair.paths) == {"pod-pod same node", "pod-pod across nodes", "node-node"}
-    assert pair.paths["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)  # 4 / 32
-    assert pair.paths["pod-pod across nodes"]["ping_p50_ms"] == pytest.approx(4.0)  # 0.2 / 0.05
-    assert pair.paths["node-node"]["udp_64_kpps"] == pytest.approx(1.0)  # 500 / 500
+    same = pair.paths["pod-pod same node"]["tcp_1_gbps"]
+    assert same is not None and same.ratio == pytest.approx(0.125)  # 4 / 32
+    assert same.method == "bootstrap" and same.low < 0.125 < same.high and same.measurable
+    # the whole range of the values, 3.6 / 35.2 .. 4.4 / 28.8, bounds any bootstrap of them
+    assert same.low >= 3.6 / 35.2 and same.high <= 4.4 / 28.8
+    across = pair.paths["pod-pod across nodes"]["ping_p50_ms"]
+    assert across is not None and across.ratio == pytest.approx(4.0)  # 0.2 / 0.05
+    equal = pair.paths["node-node"]["udp_64_kpps"]
+    assert equal is not None and equal.ratio == pytest.approx(1.0) and equal.measurable is False  # 500 / 500
     assert pair.paths["node-node"]["udp_64_loss_pct"] is None  # 1 % / 0 %
+    mtu = pair.paths["node-node"]["mtu"]  # one value each: the min-max range, here a point
+    assert mtu is not None and (mtu.method, mtu.low, mtu.high) == ("min-max", 1.0, 1.0)
 
 
-def test_tunnel_vpc_pairing_is_by_model_first_of_each(doc: BenchResults):
-    tunnel2 = doc.labs[1].model_copy(deep=True, update={"name": "tunnel2"})
+USERSPACE = " (userspace datapath: CCE's OpenFlow rules, not its speed)"
+
+
+def test_every_tunnel_vpc_pairing_and_the_kernel_datapath_leads(doc: BenchResults):
+    tunnel2 = doc.labs[1].model_copy(deep=True, update={"name": "tunvx", "datapath": "linux-vxlan"})
     tunnel2.paths["pod-pod same node"]["tcp_1_gbps"] = typed("Gbit/s", "higher", [16.0])
-    # order: baseline, vpc, tunnel, tunnel2 -- pairing must not depend on position
-    doc.labs = [doc.labs[0], doc.labs[2], doc.labs[1], tunnel2]
+    vpc2 = doc.labs[2].model_copy(deep=True, update={"name": "vpc2"})
+    # order: baseline, vpc, tunnel, tunvx, vpc2 -- pairing must not depend on position
+    doc.labs = [doc.labs[0], doc.labs[2], doc.labs[1], tunnel2, vpc2]
     r = ratios(doc)
-    assert r.tunnel_vs_vpc is not None
-    assert (r.tunnel_vs_vpc.tunnel, r.tunnel_vs_vpc.vpc) == ("tunnel", "vpc")
-    assert r.tunnel_vs_vpc.paths["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.125)
-    assert r.vs_baseline["tunnel2"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+    pairs = [(p.tunnel, p.vpc, p.headline) for p in r.tunnel_vs_vpc]
+    assert pairs == [
+        ("tunnel", "vpc", False),
+        ("tunnel", "vpc2", False),
+        ("tunvx", "vpc", True),
+        ("tunvx", "vpc2", False),
+    ]
+    lead = r.headline()
+    assert lead is not None and lead.paths["pod-pod same node"]["tcp_1_gbps"].ratio == pytest.approx(0.5)  # 16 / 32
+    assert r.vs_baseline["tunvx"]["pod-pod same node"]["tcp_1_gbps"] == pytest.approx(0.4)  # 16 / 40
+    text = markdown(doc, {})
+    headings = [ln for ln in text.splitlines() if ln.startswith("### ")]
+    assert headings == [
+        "### tunvx (`linux-vxlan`) / vpc (`routed`) (headline)",
+        f"### tunnel (`ovs-userspace`) / vpc (`routed`){USERSPACE}",
+        f"### tunnel (`ovs-userspace`) / vpc2 (`routed`){USERSPACE}",
+        "### tunvx (`linux-vxlan`) / vpc2 (`routed`)",
+    ]
+    assert "no lab on Open vSwitch's kernel datapath was measured" in text
+    doc.environment.ovs_kernel_module = False
+    assert "the openvswitch kernel module does not load on this host" in markdown(doc, {})
 
 
 def test_no_pair_without_both_models(doc: BenchResults):
     doc.labs = doc.labs[:2]  # baseline + tunnel: what `cce-lab bench` writes
-    assert ratios(doc).tunnel_vs_vpc is None
+    assert ratios(doc).tunnel_vs_vpc == [] and ratios(doc).headline() is None
     assert "Tunnel model / VPC model" not in markdown(doc, {})
 
 
@@ -246,29 +296,50 @@ def test_summary_table_cells_and_datapath_on_every_row(doc: BenchResults):
     summary = _section(markdown(doc, {}), "## Summary").split("### ")[0]
     header, *rows = _table_rows(summary)
     assert header[:4] == ["lab", "path", "datapath", "MTU"]
-    assert header[4:] == ["TCP 1 stream ↑", "TCP 4 streams ↑", "UDP 64 B ↑", "ping p50 ↓", "TCP RR p50 ↓"]
+    assert header[4:] == [
+        "TCP 1 stream ↑",
+        "TCP 4 streams ↑",
+        "CPU/GB 1 stream ↓",
+        "UDP 64 B ↑",
+        "ping p50 ↓",
+        "TCP RR p50 ↓",
+    ]
     assert len(rows) == 1 + 3 + 4
     datapaths = {"baseline": "veth", "tunnel": "ovs-userspace", "vpc": "routed"}
     for row in rows:
         assert row[2] == datapaths[row[0]]
     across = next(r for r in rows if r[:2] == ["tunnel", "pod-pod across nodes"])
     assert across[4] == "2.00 Gbit/s (0.05 of baseline)"
-    assert across[7] == "0.20 ms (10.00 of baseline)"
+    assert across[6] == "4.00 CPU s/GB (20.00 of baseline)"  # 8 / 2 over 8 / 40
+    assert across[8] == "0.20 ms (10.00 of baseline)"
     base = next(r for r in rows if r[0] == "baseline")
     assert base[4] == "40.0 Gbit/s (baseline)"
 
 
 def test_tunnel_vpc_table_and_cce_sentence(doc: BenchResults):
-    text = markdown(doc, {})
-    section = text[text.index("### Tunnel model / VPC model") : text.index("\n## ", text.index("### Tunnel"))]
+    section = _section(markdown(doc, {}), "## Tunnel model / VPC model")
     header, *rows = _table_rows(section)
-    assert header[1] == "datapaths (tunnel / VPC)"
-    assert all(r[1] == "ovs-userspace / routed" for r in rows)
-    same = next(r for r in rows if r[0] == "pod-pod same node")
-    assert same[2] == "0.12 (-88 %)"  # 4 / 32
+    assert header == ["path", "metric", "tunnel (ovs-userspace)", "VPC (routed)", "ratio", "interval", "verdict"]
+    same = next(r for r in rows if r[:2] == ["pod-pod same node", "TCP 1 stream ↑"])
+    assert same[2:] == ["4.00 Gbit/s", "32.0 Gbit/s", "0.12 (-88 %)", "0.10-0.15 (bootstrap)", "tunnel worse"]
+    ping = next(r for r in rows if r[:2] == ["pod-pod same node", "ping p50 ↓"])
+    assert ping[-1] == "tunnel worse"  # 3.3 times the VPC's latency
+    equal = next(r for r in rows if r[:2] == ["node-node", "UDP 64 B ↑"])
+    assert equal[-1] == "no measurable difference"
+    cost = next(r for r in rows if r[:2] == ["pod-pod across nodes", "CPU/GB 1 stream ↓"])
+    assert cost[2:5] == ["4.00 CPU s/GB", "0.40 CPU s/GB", "10.00 (+900 %)"]  # 8 / 2 over 8 / 20
+    retr = next(r for r in rows if r[:2] == ["pod-pod across nodes", "retr. 1 stream ↓"])
+    assert retr[2:] == ["500 segments", "0 segments", "n/a", "n/a", "no ratio"]  # the VPC lab retransmitted none
     assert "5-15 %" in section
+    # CPU per GB is a cost, judged against CCE's figure as such, not as latency: 8/4 / (8/32) .. 8/10 / (8/25)
+    assert "its CPU time per GB moved was +150 % to +900 %" in section and "its latency was +0 % to +300 %" in section
     assert "higher is better" in section and "lower is better" in section
     assert "kernel datapath" in section  # the userspace datapath is named as not CCE's
+
+
+def test_the_report_matches_its_golden_file(doc: BenchResults, golden):
+    doc.labs[1].paths["node-node"]["tcp_1_gbps"] = typed("Gbit/s", "higher", [9.0, 30.0])  # 2 runs: min-max
+    golden("bench/report.md", markdown(doc, {k: f"{k}.png" for k in doc.metric_order()}))
 
 
 def test_metric_sections_have_min_median_max(doc: BenchResults):
@@ -309,6 +380,7 @@ def test_charts_one_png_per_metric(doc: dict, tmp_path: Path):
     del doc.labs[2].paths["node-node"]["mtu"]  # a metric missing on one path does not matter
     files = charts.charts(doc, tmp_path)
     expected = {"tcp_1_gbps", "tcp_n_gbps", "udp_64_kpps", "udp_64_loss_pct", "ping_p50_ms", "tcp_rr_p50_us", "mtu"}
+    expected |= {"tcp_1_cpu_s_per_gb", "tcp_1_retransmits"}
     assert set(files) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.png" for k in expected)
     for name in files.values():
@@ -377,7 +449,7 @@ def test_write_the_whole_report(doc: BenchResults, tmp_path: Path):
     written = report.write(doc, out)
     assert written == out / "report.md"
     saved = json.loads((out / "results.json").read_text())
-    assert saved["schema_version"] == 1
+    assert saved["schema_version"] == 2
     assert saved["ratios"] == documents.dump(ratios(doc))
     assert {k: v for k, v in saved.items() if k != "ratios"} == json.loads(json.dumps(synthetic_doc()))
     text = written.read_text()
@@ -422,3 +494,6 @@ def test_print_bench_medians_datapaths_and_skipped(doc: BenchResults):
     skipped = next(ln for ln in text.splitlines() if "tunnel / pod-ClusterIP" in ln)
     assert "skipped: no Service with targetPort 5201 (iperf3)" in skipped
     assert "baseline / veth pair" in text and "40 Gbit/s" in text
+    headline = next(ln for ln in text.splitlines() if ln.startswith("tunnel / VPC"))
+    assert "pod-pod across nodes: tunnel (ovs-userspace) / vpc (routed)" in headline
+    assert "TCP 1 stream 0.10 [0.08-0.12]" in headline  # 2 / 20
