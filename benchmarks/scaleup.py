@@ -101,7 +101,11 @@ def _timed(argv: list[str], stdin: str | None = None) -> tuple[float, int]:
 def floor_run(nodes: int, pods: int) -> tuple[float, float]:
     up, down = floor_batches(nodes, pods)
     settle()
-    t_up, _ = _timed(["ip", "-batch", "-"], up)
+    try:
+        t_up, _ = _timed(["ip", "-batch", "-"], up)
+    except BaseException:  # what was made goes: -force carries on past the names never made
+        subprocess.run(["ip", "-force", "-batch", "-"], input=down, text=True, capture_output=True)
+        raise
     settle()
     t_down, _ = _timed(["ip", "-batch", "-"], down)
     return t_up, t_down
