@@ -73,8 +73,9 @@ def _busy(interval: float = 0.5) -> float:
     return 1 - (idle1 - idle0) / max(1, total1 - total0)
 
 
-def settle(limit: float = 120.0) -> float:
-    """Wait until the kernel has freed what was deleted (CPU quiet); returns the seconds waited."""
+def settle(limit: float = 10.0) -> float:
+    """Wait until the kernel has freed what was deleted (CPU quiet), at most `limit` s (another job may keep
+    the CPU busy for good: the busy fraction measured before each step is then in the results)."""
     t0 = time.monotonic()
     while _busy() > SETTLE_BUSY and time.monotonic() - t0 < limit:
         pass
