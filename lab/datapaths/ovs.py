@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from pathlib import Path
 
+from lab.datapaths import afpacket
 from lab.errors import LabError
 from lab.kernel import links, netns, procs
 from lab.kernel.journal import Journal, lab_dir
@@ -156,6 +157,7 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
     if userspace:
         _userspace_ports(plan, node, pods)
         inst.appctl_many("tnl/neigh/set", render.tunnel_neighbours(plan, node))
+        size_receive_buffers(plan, node)
 
 
 def build(plan: Plan, journal: Journal, progress: Progress) -> None:
@@ -177,6 +179,17 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
         pool.shutdown(cancel_futures=True)
 
 
+def vswitchd_pidfile(plan_name: str, node: Node) -> Path:
+    return rundir(plan_name, node) / "ovs-vswitchd.pid"
+
+
+def size_receive_buffers(plan: Plan, node: Node) -> list[afpacket.Buffer]:
+    """The node's vswitchd AF_PACKET sockets get `ovs_userspace_rcvbuf` bytes each (0: left at OVS's default)."""
+    if plan.datapath != "ovs-userspace" or plan.ovs_userspace_rcvbuf <= 0:
+        return []
+    return afpacket.size(vswitchd_pidfile(plan.name, node), plan.ovs_userspace_rcvbuf)
+
+
 def _userspace_ports(plan: Plan, node: Node, new: list[Pod], replace: bool = False) -> None:
     """The netdev datapath's pod ports: the port guard over every pod port of the node, no TX checksum offload."""
     guard = render.port_guard(["eth0", *(p.host_if for p in plan.pods_on(node.name))])
@@ -196,6 +209,7 @@ def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
         inst.ofctl("add-flow", f"unix:{inst.dir}/br-int.mgmt", render.pod_flow(pod))
     if plan.datapath == "ovs-userspace":
         _userspace_ports(plan, node, pods, replace=True)
+        size_receive_buffers(plan, node)  # the new ports' sockets start at OVS's default
 
 
 def detach(plan: Plan, node: Node, pod: Pod) -> None:

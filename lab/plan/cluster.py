@@ -262,4 +262,5 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None, ipvs_missing
         edge=edge,
         kube_proxy_mode=spec.kube_proxy_mode,
         network_policies=plan_network_policies(spec, pods),
+        ovs_userspace_rcvbuf=spec.ovs_userspace_rcvbuf if datapath == "ovs-userspace" else 0,
     )

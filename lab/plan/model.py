@@ -230,6 +230,7 @@ class Plan:
     kube_proxy_mode: str = "iptables"  # or "ipvs"
     schema_version: int = PLAN_SCHEMA_VERSION
     network_policies: list[PolicyPlan] = field(default_factory=list)
+    ovs_userspace_rcvbuf: int = 0  # bytes per AF_PACKET socket of ovs-vswitchd (ovs-userspace only; 0: OVS's default)
 
     @property
     def hosts(self) -> list[Host]:

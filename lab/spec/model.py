@@ -236,6 +236,15 @@ class Spec(BaseModel):
     route_quota: Count = Field(default=200, ge=1, description="VPC route table quota")
     mtu: Count = Field(default=1500, ge=1280, le=9000, description="underlay (node network) MTU")
     datapath: Datapath = "auto"
+    ovs_userspace_rcvbuf: Count = Field(
+        default=8 * 1024 * 1024,
+        ge=0,
+        le=1 << 30,
+        description=(
+            "datapath ovs-userspace: receive buffer (bytes) given to each AF_PACKET socket ovs-vswitchd reads "
+            "a port through (0: OVS's default, the host's net.core.rmem_default); other datapaths ignore it"
+        ),
+    )
     kube_proxy_mode: Literal["iptables", "ipvs"] = Field(
         default="iptables", description="kube-proxy's forwarding: iptables chains or IPVS virtual servers"
     )

@@ -1,7 +1,8 @@
 """A recording fake of the kernel boundary, so the apply layer and the datapaths are tested without root.
 
 It stands in for exactly the functions of `lab.kernel` that touch the system
-(namespace create/delete/exists/sysctl/iproute, `procs.run`, checksum offload)
+(namespace create/delete/exists/sysctl/iproute, `procs.run`, checksum offload,
+the sizing of ovs-vswitchd's AF_PACKET sockets)
 and keeps, per namespace, what would have been made: links (with their veth
 peers landing in the other namespace), addresses, routes, rules, neighbours,
 FDB entries; and every command with its input. Unit tests then assert the
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from lab.datapaths import afpacket
 from lab.kernel import links, netns, procs
 
 
@@ -43,6 +45,7 @@ class FakeKernel:
         self.namespaces: dict[str, Namespace] = {}
         self.commands: list[tuple[str | None, list[str], str | None]] = []
         self.checksum_off: set[tuple[str, str]] = set()
+        self.rcvbufs: list[tuple[str, int]] = []  # (vswitchd pidfile, bytes) its AF_PACKET sockets were given
         self._next_index = 100
 
     def ns(self, name: str) -> Namespace:
@@ -157,5 +160,6 @@ def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeKernel]:
     monkeypatch.setattr(netns, "iproute", lambda name: FakeIPRoute(fake, name))
     monkeypatch.setattr(procs, "run", fake.run)
     monkeypatch.setattr(links, "tx_checksum_off", lambda ns, names: fake.checksum_off.update((ns, n) for n in names))
+    monkeypatch.setattr(afpacket, "size", lambda pidfile, size: fake.rcvbufs.append((str(pidfile), size)) or [])
     monkeypatch.setattr("lab.kernel.journal.STATE_ROOT", tmp_path / "state")
     yield fake

@@ -155,3 +155,27 @@ def test_ovs_userspace_node_is_configured_from_the_rendered_text(kernel: FakeKer
     assert neighbours == render_ovs.tunnel_neighbours(plan, node)
     assert {(node.netns, p.host_if) for p in plan.pods_on(node.name)} <= kernel.checksum_off
     assert ("br-phy", node.ip, 24) in ipr.addrs and not [a for a in ipr.addrs if a[0] == "eth0"]
+    assert kernel.rcvbufs == [(str(ovs_datapath.vswitchd_pidfile("fk", node)), 8 * 1024 * 1024)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "sized"),
+    [
+        ({"datapath": "ovs-userspace"}, 8 * 1024 * 1024),
+        ({"datapath": "ovs-userspace", "ovs_userspace_rcvbuf": 4096 * 1024}, 4096 * 1024),
+        ({"datapath": "ovs-userspace", "ovs_userspace_rcvbuf": 0}, None),
+        ({"datapath": "ovs-kernel"}, None),
+    ],
+)
+def test_pods_added_to_a_running_lab_get_their_receive_buffers_sized(
+    kernel: FakeKernel, extra: dict, sized: int | None
+) -> None:
+    """`move`/`scale` add ports whose AF_PACKET sockets start at OVS's default: attach sizes the node's again."""
+    plan = _plan("tunnel", **extra)
+    node = plan.nodes[1]
+    pods = plan.pods_on(node.name)
+    for ns in [node.netns, *(p.netns for p in pods)]:
+        kernel.create(ns)
+    ovs_datapath.attach(plan, node, pods[:1])
+    expected = [(str(ovs_datapath.vswitchd_pidfile("fk", node)), sized)] if sized else []
+    assert kernel.rcvbufs == expected

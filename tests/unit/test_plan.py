@@ -443,6 +443,29 @@ def test_underlay_interface(model: str, datapath: str, underlay: str) -> None:
     assert _plan(model, datapath=datapath).underlay_if == underlay
 
 
+@pytest.mark.parametrize(
+    ("model", "datapath", "ovs", "overrides", "rcvbuf"),
+    [
+        pytest.param("tunnel", "auto", False, {}, 8 << 20, id="auto-resolved-to-userspace"),
+        pytest.param("tunnel", "ovs-userspace", True, {"ovs_userspace_rcvbuf": 1 << 20}, 1 << 20, id="set"),
+        pytest.param("tunnel", "ovs-userspace", True, {"ovs_userspace_rcvbuf": 0}, 0, id="left-to-ovs"),
+        pytest.param("tunnel", "auto", True, {"ovs_userspace_rcvbuf": 1 << 20}, 0, id="auto-resolved-to-kernel"),
+        pytest.param("tunnel", "linux-vxlan", True, {}, 0, id="linux-vxlan"),
+        pytest.param("vpc", "auto", False, {}, 0, id="vpc"),
+    ],
+)
+def test_afpacket_receive_buffer_only_for_the_userspace_datapath(
+    model: str, datapath: str, ovs: bool, overrides: dict, rcvbuf: int
+) -> None:
+    assert _plan(model, ovs, datapath=datapath, **overrides).ovs_userspace_rcvbuf == rcvbuf
+
+
+@pytest.mark.parametrize("value", [-1, (1 << 30) + 1, "8M", True])
+def test_afpacket_receive_buffer_is_a_byte_count(value: object) -> None:
+    with pytest.raises(SpecError):
+        build_spec({"name": "t", "model": "tunnel", "ovs_userspace_rcvbuf": value})
+
+
 # -------------------------------------------------------------------- flows
 
 NW_DST = re.compile(r"\bnw_dst=([0-9./]+),")
