@@ -35,6 +35,10 @@ SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # socket(7); Python 3.11
 _SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
 
 
+class CannotTake(LabError):
+    """This host does not let the lab take the daemon's sockets (no pidfd_getfd, or ptrace is forbidden)."""
+
+
 @dataclass(frozen=True)
 class Buffer:
     """One AF_PACKET socket of a daemon and the receive buffer the kernel holds for it (SO_RCVBUF, `ss` rb)."""
@@ -91,7 +95,10 @@ def _daemon(pidfile: Path) -> Iterator[tuple[int, int]]:
     pid = procs.pid_of(pidfile)
     if pid is None:
         raise LabError(f"the daemon of {pidfile} is not running")
-    pidfd = os.pidfd_open(pid)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError as exc:
+        raise CannotTake(f"pidfd_open({pid}): {exc.strerror}") from exc
     try:
         if procs.pid_of(pidfile) != pid:  # it ended between the pidfile and the pidfd
             raise LabError(f"the daemon of {pidfile} ended while its sockets were sized")
@@ -109,11 +116,7 @@ def _sockets(pidfile: Path) -> Iterator[tuple[int, int, int, socket.socket]]:
             except OSError as exc:
                 if exc.errno == errno.EBADF:  # the daemon closed it meanwhile
                     continue
-                raise LabError(
-                    f"cannot take the AF_PACKET sockets of ovs-vswitchd (pid {pid}) to size them: {exc.strerror} "
-                    "(pidfd_getfd needs Linux 5.6+ and ptrace rights); set ovs_userspace_rcvbuf: 0 "
-                    "in the topology to leave OVS's default"
-                ) from exc
+                raise CannotTake(f"pidfd_getfd (pid {pid}, fd {fd}): {exc.strerror}") from exc
             with socket.socket(fileno=duplicate) as sock:
                 if os.fstat(duplicate).st_ino == inode:  # not a descriptor number reused meanwhile
                     yield pid, fd, inode, sock

@@ -6,7 +6,7 @@ import pytest
 from fakekernel import FakeKernel
 
 from lab.apply import engine
-from lab.datapaths import linuxvxlan
+from lab.datapaths import afpacket, linuxvxlan
 from lab.datapaths import ovs as ovs_datapath
 from lab.errors import LabError
 from lab.kernel.journal import Journal
@@ -155,7 +155,40 @@ def test_ovs_userspace_node_is_configured_from_the_rendered_text(kernel: FakeKer
     assert neighbours == render_ovs.tunnel_neighbours(plan, node)
     assert {(node.netns, p.host_if) for p in plan.pods_on(node.name)} <= kernel.checksum_off
     assert ("br-phy", node.ip, 24) in ipr.addrs and not [a for a in ipr.addrs if a[0] == "eth0"]
-    assert kernel.rcvbufs == [(str(ovs_datapath.vswitchd_pidfile("fk", node)), 8 * 1024 * 1024)]
+
+
+@pytest.fixture
+def ovs_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each node's OVS as if started and wired: `build` is left with what it does after that."""
+    monkeypatch.setattr(ovs_datapath.Instance, "start", lambda self, journal: None)
+    monkeypatch.setattr(ovs_datapath, "_configure", lambda plan, node, inst: None)
+
+
+def test_up_sizes_the_receive_buffers_of_every_nodes_vswitchd(kernel: FakeKernel, ovs_started: None) -> None:
+    plan = _plan("tunnel", datapath="ovs-userspace", nodes=3)
+    said: list[str] = []
+    ovs_datapath.build(plan, None, said.append)  # type: ignore[arg-type]
+    expected = {(str(ovs_datapath.vswitchd_pidfile("fk", n)), 8 * 1024 * 1024) for n in plan.nodes}
+    assert set(kernel.rcvbufs) == expected and len(kernel.rcvbufs) == 3
+    assert not [m for m in said if m.startswith("warning")]
+
+
+def test_a_host_that_forbids_taking_the_sockets_gets_one_warning(
+    kernel: FakeKernel, ovs_started: None, monkeypatch
+) -> None:
+    def refuse(pidfile, size):
+        raise afpacket.CannotTake("pidfd_getfd (pid 7, fd 40): Operation not permitted")
+
+    monkeypatch.setattr(afpacket, "size", refuse)
+    plan = _plan("tunnel", datapath="ovs-userspace", nodes=3)
+    said: list[str] = []
+    ovs_datapath.build(plan, None, said.append)  # type: ignore[arg-type]
+    (warning,) = [m for m in said if m.startswith("warning")]
+    assert "on 3 nodes" in warning and "Operation not permitted" in warning and "ovs_userspace_rcvbuf: 0" in warning
+    node = plan.nodes[0]
+    kernel.create(node.netns)
+    kernel.create(plan.pods_on(node.name)[0].netns)
+    ovs_datapath.attach(plan, node, plan.pods_on(node.name)[:1])  # a later move/scale goes on without it
 
 
 @pytest.mark.parametrize(
