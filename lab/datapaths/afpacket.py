@@ -13,8 +13,8 @@ Nothing is journalled: the sockets die with the daemon. OVS opens a new socket w
 a port is added or re-added (a new one starts at the default again), so the lab
 sizes every receiving AF_PACKET socket of the daemon after `up` wires the ports and
 again after every change that adds ports (`move`, `scale`); sizing is idempotent.
-A port OVS re-opens by itself (`ovs-vsctl del-port`/`add-port` by hand, a daemon
-restart) is back at the default until the next `move`/`scale`.
+A socket opened behind the lab's back (a port re-added by hand with `ovs-vsctl`)
+starts at the default and stays so until the next `move`/`scale` on that node.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
 
 
 class CannotTake(LabError):
-    """This host does not let the lab take the daemon's sockets (no pidfd_getfd, or ptrace is forbidden)."""
+    """This host does not let the lab take or size the daemon's sockets (no pidfd_getfd, ptrace or CAP_NET_ADMIN)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,10 @@ def size(pidfile: Path, rcvbuf: int, shrink: bool = False) -> list[Buffer]:
     sized = []
     for pid, fd, inode, sock in _sockets(pidfile):
         if shrink or sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < rcvbuf:
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, force_value(rcvbuf))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, force_value(rcvbuf))
+            except PermissionError as exc:  # SO_RCVBUFFORCE needs CAP_NET_ADMIN in the initial user namespace
+                raise CannotTake(f"SO_RCVBUFFORCE (pid {pid}, fd {fd}): {exc.strerror}") from exc
         held = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         if held < rcvbuf and not shrink:
             raise LabError(f"ovs-vswitchd (pid {pid}) fd {fd}: receive buffer {held} bytes after asking {rcvbuf}")

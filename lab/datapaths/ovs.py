@@ -186,8 +186,9 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
     if unsized:
         progress(
             f"warning: the AF_PACKET receive buffers of ovs-vswitchd stay at OVS's default on {len(unsized)} nodes "
-            f"({unsized[0]}; sizing needs Linux 5.6+ and ptrace rights): TCP across the lab will retransmit; "
-            "ovs_userspace_rcvbuf: 0 in the topology leaves them so without this warning"
+            f"({unsized[0]}; sizing needs Linux 5.6+, ptrace rights and CAP_NET_ADMIN): "
+            "TCP across the lab will retransmit; ovs_userspace_rcvbuf: 0 in the topology leaves them so "
+            "without this warning"
         )
 
 
@@ -198,7 +199,8 @@ def vswitchd_pidfile(plan_name: str, node: Node) -> Path:
 def size_receive_buffers(plan: Plan, node: Node) -> list[afpacket.Buffer]:
     """The node's vswitchd AF_PACKET sockets get `ovs_userspace_rcvbuf` bytes each (0: left at OVS's default).
 
-    afpacket.CannotTake where this host does not let the lab take them."""
+    afpacket.CannotTake where this host does not let the lab take them.
+    """
     if plan.datapath != "ovs-userspace" or plan.ovs_userspace_rcvbuf <= 0:
         return []
     return afpacket.size(vswitchd_pidfile(plan.name, node), plan.ovs_userspace_rcvbuf)
