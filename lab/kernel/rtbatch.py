@@ -16,16 +16,19 @@ import socket
 import struct
 from socket import AF_INET
 
-from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
-from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_SETNEIGHTBL
+from pyroute2.netlink import NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
+from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETNEIGHTBL
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.ndtmsg import ndtmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from lab.kernel import netns
 
 IFF_UP = 1
+NUD_NOARP, NUD_PERMANENT, NTF_SELF, RTNH_F_ONLINK = 0x40, 0x80, 0x02, 4
+MAIN_TABLE = 254
 IFLA_AF_SPEC, IFLA_INET_CONF, IFLA_INET6_ADDR_GEN_MODE = 26, 1, 8
 IPV4_DEVCONF_PROXY_ARP, IN6_ADDR_GEN_MODE_NONE = 3, 1
 NLA_F_NESTED = 0x8000
@@ -114,19 +117,58 @@ class Requests:
         msg["attrs"] = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
         self._add(msg, RTM_NEWADDR, CREATE, f"address {ip}/{prefixlen} on link {index}")
 
-    def route(self, dst: str, oif: int, gateway: str | None = None, link_scope: bool = False) -> None:
-        """A main-table unicast route out of `oif`, via `gateway` or (link scope) straight to `dst`."""
+    def route(
+        self,
+        dst: str,
+        oif: int,
+        gateway: str | None = None,
+        *,
+        link_scope: bool = False,
+        onlink: bool = False,
+        prefsrc: str | None = None,
+        table: int = MAIN_TABLE,
+    ) -> None:
+        """A unicast route out of `oif`, via `gateway` or (link scope) straight to `dst`."""
         net, _, plen = dst.partition("/")
         msg = rtmsg()
-        msg["family"], msg["dst_len"], msg["table"] = AF_INET, int(plen or 32), 254
+        msg["family"], msg["dst_len"], msg["table"] = AF_INET, int(plen or 32), min(table, MAIN_TABLE)
         msg["proto"], msg["scope"], msg["type"] = 4, 253 if link_scope else 0, 1  # static, link|universe, unicast
-        attrs = [("RTA_TABLE", 254), ("RTA_OIF", oif)]
+        msg["flags"] = RTNH_F_ONLINK if onlink else 0
+        attrs = [("RTA_TABLE", table), ("RTA_OIF", oif)]
         if msg["dst_len"]:
             attrs.append(("RTA_DST", net))
         if gateway:
             attrs.append(("RTA_GATEWAY", gateway))
+        if prefsrc:
+            attrs.append(("RTA_PREFSRC", prefsrc))
         msg["attrs"] = attrs
-        self._add(msg, RTM_NEWROUTE, CREATE, f"route {dst}" + (f" via {gateway}" if gateway else "") + f" dev {oif}")
+        where = f" table {table}" if table != MAIN_TABLE else ""
+        self._add(
+            msg, RTM_NEWROUTE, CREATE, f"route {dst}" + (f" via {gateway}" if gateway else "") + f" dev {oif}{where}"
+        )
+
+    def neighbour(self, index: int, ip: str, mac: str) -> None:
+        """A permanent ARP entry: `ip` is at `mac` on link `index`."""
+        msg = ndmsg()
+        msg["family"], msg["ifindex"], msg["state"] = AF_INET, index, NUD_PERMANENT
+        msg["attrs"] = [("NDA_DST", ip), ("NDA_LLADDR", mac)]
+        self._add(msg, RTM_NEWNEIGH, CREATE, f"neighbour {ip} at {mac} on link {index}")
+
+    def fdb_append(self, index: int, mac: str, dst: str) -> None:
+        """A VXLAN forwarding entry on link `index`: frames for `mac` go to the VTEP at `dst`."""
+        msg = ndmsg()
+        msg["family"], msg["ifindex"] = socket.AF_BRIDGE, index
+        msg["state"], msg["flags"] = NUD_PERMANENT | NUD_NOARP, NTF_SELF
+        msg["attrs"] = [("NDA_LLADDR", mac), ("NDA_DST", dst)]
+        self._add(msg, RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, f"fdb {mac} dst {dst}")
+
+    def include(self, other: Requests) -> None:
+        """`other`'s requests after these: encoded once, sent to many namespaces (every node's entries for a peer)."""
+        assert not other._fds, "requests holding namespace handles are sent once"
+        for data, what in other._encoded:
+            stamped = bytearray(data)
+            struct.pack_into("=I", stamped, 8, len(self._encoded) + 1)  # nlmsghdr's sequence number
+            self._encoded.append((bytes(stamped), what))
 
     def send(self, ns: str) -> None:
         """Send every request from inside `ns`; raise OSError for the first one the kernel refused."""

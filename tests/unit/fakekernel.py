@@ -144,9 +144,12 @@ class FakeRequests:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def __getattr__(self, name: str):
-        if name not in ("veth", "up", "no_ipv6_addresses", "proxy_arp", "addr", "route"):
+        if name not in ("veth", "up", "no_ipv6_addresses", "proxy_arp", "addr", "route", "neighbour", "fdb_append"):
             raise AttributeError(name)
         return lambda *args, **kw: self.calls.append((name, args, kw))
+
+    def include(self, other: FakeRequests) -> None:
+        self.calls += other.calls
 
     def send(self, ns: str) -> None:
         space = self.kernel.ns(ns)
@@ -176,10 +179,22 @@ class FakeRequests:
     def _addr(self, space: Namespace, ns: str, index: int, ip: str, prefixlen: int) -> None:
         space.addrs.append((space.ifname(index), ip, prefixlen))
 
-    def _route(self, space: Namespace, ns: str, dst: str, oif: int, gateway=None, link_scope=False) -> None:
+    def _route(self, space: Namespace, ns: str, dst: str, oif: int, gateway=None, **kw: Any) -> None:
         space.ifname(oif)  # the link must exist
         route = {"dst": dst, "oif": oif, **({"gateway": gateway} if gateway else {})}
-        space.routes.append(route | ({"scope": SCOPE_LINK} if link_scope else {}))
+        if kw.get("link_scope"):
+            route["scope"] = SCOPE_LINK
+        if kw.get("prefsrc"):
+            route["prefsrc"] = kw["prefsrc"]
+        if kw.get("table", rtbatch.MAIN_TABLE) != rtbatch.MAIN_TABLE:
+            route["table"] = kw["table"]
+        space.routes.append(route)
+
+    def _neighbour(self, space: Namespace, ns: str, index: int, ip: str, mac: str) -> None:
+        space.neigh.append({"ifindex": index, "dst": ip, "lladdr": mac})
+
+    def _fdb_append(self, space: Namespace, ns: str, index: int, mac: str, dst: str) -> None:
+        space.fdb.append({"ifindex": index, "lladdr": mac, "dst": dst})
 
 
 @pytest.fixture
