@@ -1,6 +1,7 @@
 """`cce-lab up`/`down` at CCE scale against the kernel's floor: `ip -batch` making the same namespaces and veths.
 
     .venv/bin/python benchmarks/scaleup.py [--points 50x20,100x20,200x20] [--runs 1] [--name s12a]
+        [--param KEY=VALUE ...] [--check] [--out scaleup]
 
 For every point NODESxPODS (pods per node) and every run:
 
@@ -10,12 +11,15 @@ For every point NODESxPODS (pods per node) and every run:
   (`link add NAME netns A type veth peer name eth0 netns B`: nothing touches the root
   namespace); then one `ip -batch` file of `netns del`. Namespaces are named FLOOR_PREFIX-*.
 - cce-lab: the real CLI, `up topologies/scale.py -p nodes=N -p pods=P -p name=NAME` (VPC model,
-  no Services) and `down NAME`, each timed as a whole command (interpreter start included);
-  peak RSS is `up`'s ru_maxrss.
+  no Services; `--param` passes more, e.g. `shipped=1` for the shipped Services and hosts around,
+  `model=tunnel`, `datapath=linux-vxlan`) and `down NAME`, each timed as a whole command
+  (interpreter start included); peak RSS is `up`'s ru_maxrss. With `--check`, `check NAME --json`
+  runs between them, timed the same way, with its rows counted.
 
 Before every timed step the machine is left to settle (the kernel frees deleted namespaces in the
-background, which would otherwise be billed to the next step). Writes benchmarks/results/scaleup.json
-and scaleup.md and prints the table. Needs root; nothing here is a test.
+background, which would otherwise be billed to the next step). Writes benchmarks/results/scaleup.json,
+scaleup.md and scaleup.png (time and peak memory against namespaces) and prints the table. Needs
+root; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -112,16 +116,36 @@ def floor_run(nodes: int, pods: int) -> tuple[float, float]:
     return t_up, t_down
 
 
-def lab_run(nodes: int, pods: int, name: str) -> tuple[float, float, int]:
-    settle()
+def lab_run(nodes: int, pods: int, name: str, params: list[str], check: bool) -> dict:
+    """One up (and check) and down of the lab: seconds, peak RSS, check rows, and how busy the CPU was before up."""
+    run: dict = {"busy_before_up": (settle(), _busy())[1]}
+    extra = [arg for param in params for arg in ("-p", param)]
     try:
-        t_up, kib = _timed(
-            [*CLI, "up", "topologies/scale.py", "-p", f"nodes={nodes}", "-p", f"pods={pods}", "-p", f"name={name}"]
+        run["up_s"], run["up_kib"] = _timed(
+            [
+                *CLI,
+                "up",
+                "topologies/scale.py",
+                "-p",
+                f"nodes={nodes}",
+                "-p",
+                f"pods={pods}",
+                "-p",
+                f"name={name}",
+                *extra,
+            ]
         )
+        if check:
+            settle()
+            t0 = time.perf_counter()
+            res = subprocess.run([*CLI, "check", name, "--json"], cwd=ROOT, capture_output=True, text=True)
+            run["check_s"] = time.perf_counter() - t0
+            rows = json.loads(res.stdout)["results"] if res.stdout.strip() else []
+            run["check_rows"], run["check_failed"] = len(rows), sum(not r["ok"] for r in rows)
     finally:
         settle()
-        t_down, _ = _timed([*CLI, "down", name])
-    return t_up, t_down, kib
+        run["down_s"], _ = _timed([*CLI, "down", name])
+    return run
 
 
 def _median(values: list[float]) -> float:
@@ -138,14 +162,57 @@ def markdown(doc: dict) -> str:
         "| down / floor | peak RSS of up |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    checked = any("check_s" in r for r in doc["results"])
+    if checked:
+        lines[2] += " check | check rows (failed) |"
+        lines[3] += "---|---|"
     for r in doc["results"]:
         lines.append(
             f"| {r['nodes']} x {r['pods']} | {r['namespaces']} | {r['floor_up_s']:.2f} s | {r['up_s']:.2f} s "
             f"| {r['up_s'] / r['floor_up_s']:.2f}x | {r['floor_down_s']:.2f} s | {r['down_s']:.2f} s "
             f"| {r['down_s'] / r['floor_down_s']:.2f}x | {r['peak_rss_mib']:.0f} MiB |"
+            + (f" {r['check_s']:.1f} s | {r['check_rows']} ({r['check_failed']}) |" if checked else "")
         )
+    busy = max(b for r in doc["results"] for b in r["all_runs"]["busy_before_up"])
+    lines += ["", f"CPU busy before each up: at most {busy:.0%} (a concurrent job shows here)."]
     lines += ["", f"Command: `{doc['command']}`", ""]
     return "\n".join(lines)
+
+
+def plot(doc: dict, out: Path) -> None:
+    """Time and peak memory against namespaces: cce-lab up/down (and check) beside the `ip -batch` floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(doc["results"], key=lambda r: r["namespaces"])
+    x = [r["namespaces"] for r in rows]
+    fig, (times, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series = [
+        ("up_s", "cce-lab up", "o-"),
+        ("floor_up_s", "floor up (ip -batch)", "s--"),
+        ("down_s", "cce-lab down", "o-"),
+    ]
+    series += [("floor_down_s", "floor down", "s--")] + (
+        [("check_s", "cce-lab check", "^-")] if "check_s" in rows[0] else []
+    )
+    for key, label, style in series:
+        times.plot(x, [r[key] for r in rows], style, label=label)
+    times.set(xlabel="namespaces", ylabel="seconds", title="time against namespaces")
+    times.legend()
+    times.grid(alpha=0.3)
+    memory.plot(x, [r["peak_rss_mib"] for r in rows], "o-", label="cce-lab up: peak RSS")
+    memory.set(xlabel="namespaces", ylabel="MiB", title="memory against namespaces", ylim=(0, None))
+    memory.legend()
+    memory.grid(alpha=0.3)
+    params = " ".join(doc.get("params", [])) or "VPC model, no Services"
+    fig.suptitle(
+        f"topologies/scale.py ({params}); kernel {doc['environment']['kernel']}, {doc['environment']['cpus']} CPUs"
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def main() -> int:
@@ -154,28 +221,37 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1, help="repetitions per point (default 1)")
     ap.add_argument("--name", default="s12a", help="lab name (default s12a)")
     ap.add_argument("--out", default="scaleup", help="results file stem in benchmarks/results (default scaleup)")
+    ap.add_argument("--param", action="append", default=[], help="KEY=VALUE for topologies/scale.py (repeatable)")
+    ap.add_argument("--check", action="store_true", help="also time `check` on the lab and count its rows")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (it makes namespaces)")
     results = []
     for point in args.points.split(","):
         nodes, pods = (int(v) for v in point.split("x"))
-        runs: dict[str, list[float]] = {"floor_up_s": [], "floor_down_s": [], "up_s": [], "down_s": []}
+        runs: dict[str, list[float]] = {}
         rss = []
         for k in range(args.runs):
             print(f"{nodes}x{pods}: run {k + 1}/{args.runs}", file=sys.stderr)
             f_up, f_down = floor_run(nodes, pods)
-            up, down, kib = lab_run(nodes, pods, args.name)
-            for key, value in zip(runs, (f_up, f_down, up, down), strict=True):
-                runs[key].append(value)
-            rss.append(kib)
-            print(f"  floor {f_up:.2f}/{f_down:.2f} s, cce-lab {up:.2f}/{down:.2f} s", file=sys.stderr)
+            run = lab_run(nodes, pods, args.name, args.param, args.check)
+            rss.append(run.pop("up_kib"))
+            for key, value in {"floor_up_s": f_up, "floor_down_s": f_down, **run}.items():
+                runs.setdefault(key, []).append(value)
+            print(
+                f"  floor {f_up:.2f}/{f_down:.2f} s, cce-lab {run['up_s']:.2f}/{run['down_s']:.2f} s", file=sys.stderr
+            )
         results.append(
             {
                 "nodes": nodes,
                 "pods": pods,
                 "namespaces": namespaces(nodes, pods),
-                **{key: _median(values) for key, values in runs.items()},
+                **{key: _median(values) for key, values in runs.items() if key.endswith("_s")},
+                **(
+                    {"check_rows": runs["check_rows"][-1], "check_failed": max(runs["check_failed"])}
+                    if args.check
+                    else {}
+                ),
                 "all_runs": runs,
                 "peak_rss_mib": max(rss) / 1024,
             }
@@ -184,6 +260,7 @@ def main() -> int:
     iproute2 = next((w.strip(",").removeprefix("iproute2-") for w in version.split() if w.startswith("iproute2")), "?")
     doc = {
         "command": "benchmarks/scaleup.py " + " ".join(sys.argv[1:]),
+        "params": args.param,
         "runs": args.runs,
         "environment": {
             "kernel": platform.release(),
@@ -197,6 +274,7 @@ def main() -> int:
     (RESULTS / f"{args.out}.json").write_text(json.dumps(doc, indent=1) + "\n")
     text = markdown(doc)
     (RESULTS / f"{args.out}.md").write_text(text)
+    plot(doc, RESULTS / f"{args.out}.png")
     print(text)
     return 0
 

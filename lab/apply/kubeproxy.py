@@ -36,8 +36,8 @@ def program(plan: Plan, node: Node, *, fresh: bool) -> None:
         _ipvs(plan, node, fresh)
     text = nodenet.ruleset(plan, node)
     if not fresh:
-        text = iptsave.resync(text, procs.run(node.netns, ["iptables-save"]).stdout)
-    procs.run(node.netns, ["iptables-restore", "--noflush"], input=text)
+        text = iptsave.resync(text, procs.run(node.netns, ["iptables-save"], mounts=False).stdout)
+    procs.run(node.netns, ["iptables-restore", "--noflush"], input=text, mounts=False)
 
 
 def _ipvs(plan: Plan, node: Node, fresh: bool) -> None:
@@ -53,5 +53,5 @@ def _ipvs(plan: Plan, node: Node, fresh: bool) -> None:
             ipr.addr("del", index=idx, address=ip, prefixlen=32)
         for ip in sorted(want - have):
             ipr.addr("add", index=idx, address=ip, prefixlen=32)
-    procs.run(node.netns, ["ipset", "restore", "-exist"], input=ipvs.ipset_restore(plan, node.name))
+    procs.run(node.netns, ["ipset", "restore", "-exist"], input=ipvs.ipset_restore(plan, node.name), mounts=False)
     kernel_ipvs.program(node.netns, ipvs.virtual_servers(plan, node.name))

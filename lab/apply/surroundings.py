@@ -25,7 +25,7 @@ EIP_TABLE = 100  # VPC router: hosts with an EIP leave through the Internet upli
 
 
 def _iptables(ns: str, text: str) -> None:
-    procs.run(ns, ["iptables-restore", "--noflush"], input=text)
+    procs.run(ns, ["iptables-restore", "--noflush"], input=text, mounts=False)
 
 
 def _local_eips(ns: str, eips: list[str]) -> None:
@@ -97,7 +97,7 @@ def security_group(plan: Plan, allow: list[str]) -> None:
     """The intranet server's security group: inbound only from `allow` (replaces the previous one)."""
     intra = plan.host("intranet-server")
     assert intra
-    procs.run(intra.netns, ["nft", "-f", "-"], input=rules.security_group(allow))
+    procs.run(intra.netns, ["nft", "-f", "-"], input=rules.security_group(allow), mounts=False)
 
 
 def allowed_sources(plan: Plan) -> list[str]:
@@ -107,7 +107,7 @@ def allowed_sources(plan: Plan) -> list[str]:
     """
     intra = plan.host("intranet-server")
     assert intra
-    res = procs.run(intra.netns, ["nft", "-j", "list", "set", "inet", "cce_sg", "allowed"])
+    res = procs.run(intra.netns, ["nft", "-j", "list", "set", "inet", "cce_sg", "allowed"], mounts=False)
     try:
         found = next(item["set"] for item in json.loads(res.stdout)["nftables"] if "set" in item)
         elems = [e.get("prefix", e) if isinstance(e, dict) else e for e in found.get("elem", [])]

@@ -7,9 +7,7 @@ neighbour and FDB entry per remote node, the way flannel's vxlan backend does.
 
 from __future__ import annotations
 
-from pyroute2 import IPRoute
-
-from lab.kernel import netns
+from lab.kernel import netns, rtbatch
 from lab.kernel.journal import Journal
 from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.cluster import POD_GATEWAY, POD_TABLE, VXLAN_PORT, VXLAN_VNI
@@ -18,8 +16,7 @@ from lab.progress import Progress
 
 NAMES = ("linux-vxlan",)
 
-NUD_PERMANENT = 0x80
-RTNH_F_ONLINK = 4
+VXLAN_INDEX, BRIDGE_INDEX = 900, 901  # interface indexes in a node's namespace, chosen: no lookups in between
 
 
 def preflight(plan: Plan) -> None:
@@ -27,16 +24,19 @@ def preflight(plan: Plan) -> None:
 
 
 def build(plan: Plan, journal: Journal, progress: Progress) -> None:
+    """Every node's bridge and VXLAN device, then its pods and its peers' entries in one batch of requests.
+
+    A peer's entries (neighbour, FDB, routes) are the same on every other node, so they are
+    encoded once: a 500-node mesh is 250,000 of each, sent without 250,000 round trips.
+    """
+    for_peer = {peer.name: _peer_entries(peer) for peer in plan.nodes}
     for node in plan.nodes:
         with netns.iproute(node.netns) as ipr:
-            ipr.link("add", ifname="br-int", kind="bridge")
-            br = link_index(ipr, "br-int")
-            ipr.link("set", index=br, mtu=plan.pod_mtu, state="up")
-            ipr.addr("add", index=br, address=POD_GATEWAY, prefixlen=32)
-            _attach(ipr, node, br, plan.pods_on(node.name))
+            ipr.link("add", ifname="br-int", kind="bridge", index=BRIDGE_INDEX, mtu=plan.pod_mtu, state="up")
             ipr.link(
                 "add",
                 ifname="vxlan0",
+                index=VXLAN_INDEX,
                 kind="vxlan",
                 vxlan_id=VXLAN_VNI,
                 vxlan_port=VXLAN_PORT,
@@ -45,19 +45,8 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
                 vxlan_learning=0,
                 address=node.vtep_mac,
                 mtu=plan.pod_mtu,
+                state="up",
             )
-            vx = link_index(ipr, "vxlan0")
-            ipr.link("set", index=vx, state="up")
-            for peer in plan.nodes:
-                if peer.name == node.name:
-                    continue
-                ipr.neigh("add", dst=peer.ip, lladdr=peer.vtep_mac, ifindex=vx, state=NUD_PERMANENT)
-                ipr.fdb("append", ifindex=vx, lladdr=peer.vtep_mac, dst=peer.ip)
-                for block in peer.pod_cidrs:
-                    ipr.route("add", dst=block, gateway=peer.ip, oif=vx, flags=RTNH_F_ONLINK)
-                # Pods reach other nodes through the overlay (as with OVS), so a node's
-                # Service and NodePort connections are answered the way it sent them.
-                ipr.route("add", dst=f"{peer.ip}/32", gateway=peer.ip, oif=vx, flags=RTNH_F_ONLINK, table=POD_TABLE)
             ipr.rule(
                 "add",
                 src=plan.container_cidr.split("/")[0],
@@ -65,18 +54,39 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
                 table=POD_TABLE,
                 priority=POD_TABLE,
             )
+        requests = rtbatch.Requests()
+        requests.addr(BRIDGE_INDEX, POD_GATEWAY, 32)
+        _attach(requests, node, plan.pods_on(node.name))
+        for peer in plan.nodes:
+            if peer.name != node.name:
+                requests.include(for_peer[peer.name])
+        requests.send(node.netns)
 
 
-def _attach(ipr: IPRoute, node: Node, br: int, pods: list[Pod]) -> None:
+def _peer_entries(peer: Node) -> rtbatch.Requests:
+    """What every other node holds for `peer`: its VTEP's neighbour and FDB entry, routes to its pod blocks."""
+    entries = rtbatch.Requests()
+    entries.neighbour(VXLAN_INDEX, peer.ip, peer.vtep_mac)
+    entries.fdb_append(VXLAN_INDEX, peer.vtep_mac, peer.ip)
+    for block in peer.pod_cidrs:
+        entries.route(block, VXLAN_INDEX, peer.ip, onlink=True)
+    # Pods reach other nodes through the overlay (as with OVS), so a node's
+    # Service and NodePort connections are answered the way it sent them.
+    entries.route(f"{peer.ip}/32", VXLAN_INDEX, peer.ip, onlink=True, table=POD_TABLE)
+    return entries
+
+
+def _attach(requests: rtbatch.Requests, node: Node, pods: list[Pod]) -> None:
     for pod in pods:
-        ipr.link("set", index=link_index(ipr, pod.host_if), master=br)
-        ipr.route("add", dst=f"{pod.ip}/32", oif=br, scope=SCOPE_LINK, prefsrc=node.ip)
+        requests.up(pod.host_index, master=BRIDGE_INDEX)
+        requests.route(f"{pod.ip}/32", BRIDGE_INDEX, link_scope=True, prefsrc=node.ip)
 
 
 def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
     """A pod made by `move`: on br-int, with its host route (as `build` wires the first ones)."""
-    with netns.iproute(node.netns) as ipr:
-        _attach(ipr, node, link_index(ipr, "br-int"), pods)
+    requests = rtbatch.Requests()
+    _attach(requests, node, pods)
+    requests.send(node.netns)
 
 
 def detach(plan: Plan, node: Node, pod: Pod) -> None:

@@ -211,7 +211,7 @@ def _userspace_ports(plan: Plan, node: Node, new: list[Pod], replace: bool = Fal
     guard = render.port_guard(["eth0", *(p.host_if for p in plan.pods_on(node.name))])
     if replace:  # one nft transaction: the old guard goes and the new one comes at once
         guard = "table netdev cce_ovs_ports {}\ndelete table netdev cce_ovs_ports\n" + guard
-    procs.run(node.netns, ["nft", "-f", "-"], input=guard)
+    procs.run(node.netns, ["nft", "-f", "-"], input=guard, mounts=False)
     links.tx_checksum_off(node.netns, [p.host_if for p in new])
     for pod in new:
         links.tx_checksum_off(pod.netns, ["eth0"])

@@ -7,9 +7,8 @@ allows). The VPC router's one route per node carries traffic between nodes.
 
 from __future__ import annotations
 
-from lab.kernel import netns
+from lab.kernel import rtbatch
 from lab.kernel.journal import Journal
-from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.model import Node, Plan, Pod
 from lab.progress import Progress
 
@@ -27,15 +26,12 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
 
 def attach(plan: Plan, node: Node, pods: list[Pod]) -> None:
     """Proxy ARP on each pod's node end and a host route to it (`up`, and a pod made by `move`)."""
-    settings = {}
+    requests = rtbatch.Requests()
     for pod in pods:
-        settings[f"net.ipv4.conf.{pod.host_if}.proxy_arp"] = "1"
-        settings[f"net.ipv4.neigh.{pod.host_if}.proxy_delay"] = "0"
-    netns.sysctl(node.netns, settings)
-    with netns.iproute(node.netns) as ipr:
-        for pod in pods:
-            ipr.route("add", dst=f"{pod.ip}/32", oif=link_index(ipr, pod.host_if), scope=SCOPE_LINK)
+        requests.proxy_arp(pod.host_index)
+        requests.route(f"{pod.ip}/32", pod.host_index, link_scope=True)
+    requests.send(node.netns)
 
 
 def detach(plan: Plan, node: Node, pod: Pod) -> None:
-    """Nothing to undo: the route and the sysctls go with the pod's veth."""
+    """Nothing to undo: the route and the proxy ARP settings go with the pod's veth."""

@@ -70,8 +70,8 @@ def inside(name: str) -> Iterator[None]:
         os.close(home)
 
 
-def create(name: str) -> None:
-    """Create namespace `name`; fails if it exists."""
+def create(name: str, sysctls: dict[str, str] | None = None) -> None:
+    """Create namespace `name` (fails if it exists), with `sysctls` set while standing in it."""
     if not os.path.ismount(NETNS_DIR):
         _prepare_dir()
     fd = os.open(path(name), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
@@ -83,7 +83,9 @@ def create(name: str) -> None:
             _libc.mount(b"/proc/thread-self/ns/net", path(name).encode(), b"none", _MS_BIND, None),
             f"bind netns {name}",
         )
+        _write_sysctls(sysctls or {})
     except OSError:
+        _libc.umount2(path(name).encode(), _MNT_DETACH)
         os.unlink(path(name))
         raise
     finally:
@@ -109,6 +111,27 @@ def iproute(name: str) -> IPRoute:
 def sysctl(name: str, settings: dict[str, str]) -> None:
     """Write /proc/sys/net keys (dotted names) inside namespace `name`."""
     with inside(name):
+        _write_sysctls(settings)
+
+
+def _write_sysctls(settings: dict[str, str]) -> None:
+    """Write /proc/sys/net keys (dotted names) in the namespace this thread stands in.
+
+    Paths are opened below one directory handle: every namespace's /proc/sys/net entry sits in
+    one kernel hash chain, so looking it up costs time in proportion to the namespaces there
+    are; once per call, not once per key.
+    """
+    if not settings:
+        return
+    if not all(key.startswith("net.") for key in settings):
+        raise ValueError(f"not a network sysctl: {next(k for k in settings if not k.startswith('net.'))}")
+    net = os.open("/proc/sys/net", os.O_RDONLY | os.O_DIRECTORY)
+    try:
         for key, value in settings.items():
-            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-                f.write(value)
+            fd = os.open(key.removeprefix("net.").replace(".", "/"), os.O_WRONLY, dir_fd=net)
+            try:
+                os.write(fd, value.encode())
+            finally:
+                os.close(fd)
+    finally:
+        os.close(net)

@@ -11,13 +11,15 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lab.errors import LabError
 from lab.kernel.libc import libc
+from lab.kernel.netns import path as netns_path
 
 PR_SET_PDEATHSIG = 1
+CLONE_NEWNET = 0x40000000
 
 
 def run(
@@ -28,12 +30,58 @@ def run(
     check: bool = True,
     timeout: float = 60,
     env: Mapping[str, str] | None = None,
+    mounts: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command (inside `netns` when given) and return its result."""
+    """Run a command (inside `netns` when given) and return its result.
+
+    `mounts=False`: only the network namespace is entered (setns in the child), not `ip netns exec`'s
+    private mount namespace with the namespace's own /sys. For tools that read no /sys (iptables-restore,
+    iptables-save, ipset, nft): `ip netns exec` copies every mount of the host (one per namespace of every
+    lab up) into a new mount namespace, one more process and ~50 ms per call on a 1,000-namespace lab.
+    """
+    if netns and not mounts:
+        return _run_in_netns(netns, argv, input=input, check=check, timeout=timeout, env=env)
     full = ["ip", "netns", "exec", netns, *argv] if netns else argv
+    return _run(full, argv, netns, input=input, check=check, timeout=timeout, env=env, preexec=_die_with_us)
+
+
+def _run_in_netns(
+    netns: str, argv: list[str], *, input: str | None, check: bool, timeout: float, env: Mapping[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    """`run` with the child moved into `netns` by setns(2) before exec, as `ip netns exec` does first."""
+    try:
+        fd = os.open(netns_path(netns), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:  # what `ip netns exec` reports, with its exit code
+        msg = f'Cannot open network namespace "{netns}": {exc.strerror}'
+        if check:
+            raise LabError(f"{' '.join(argv)} in {netns} failed: {msg}") from None
+        return subprocess.CompletedProcess(argv, 1, stdout="", stderr=msg + "\n")
+
+    def enter() -> None:
+        _die_with_us()
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            os._exit(1)  # cannot happen for an open namespace file; never run the tool in the wrong namespace
+
+    try:
+        return _run(argv, argv, netns, input=input, check=check, timeout=timeout, env=env, preexec=enter)
+    finally:
+        os.close(fd)
+
+
+def _run(
+    full: list[str],
+    argv: list[str],
+    netns: str | None,
+    *,
+    input: str | None,
+    check: bool,
+    timeout: float,
+    env: Mapping[str, str] | None,
+    preexec: Callable[[], None],
+) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(
-            full, input=input, capture_output=True, text=True, timeout=timeout, env=env, preexec_fn=_die_with_us
+            full, input=input, capture_output=True, text=True, timeout=timeout, env=env, preexec_fn=preexec
         )
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"{' '.join(argv)} in {netns or 'root namespace'} timed out after {timeout}s") from exc

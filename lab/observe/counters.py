@@ -13,7 +13,7 @@ def iptables_counts(ns: str, tables: tuple[str, ...] = ("nat", "filter")) -> dic
     """Packets per rule ("table: -A CHAIN ...") in `ns`; the nat table counts each new connection once."""
     counts = {}
     for table in tables:
-        out = procs.run(ns, ["iptables-save", "-c", "-t", table]).stdout
+        out = procs.run(ns, ["iptables-save", "-c", "-t", table], mounts=False).stdout
         counts |= {f"{table}: {m.group(2)}": int(m.group(1)) for m in map(_COUNTED.match, out.splitlines()) if m}
     return counts
 

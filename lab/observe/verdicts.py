@@ -15,8 +15,6 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
-from scipy.stats import chisquare
-
 FALSE_ALARM = 1e-6
 AFFINITY_FALSE_ALARM = 0.001
 
@@ -37,6 +35,8 @@ def spread(counts: Mapping[str, int], endpoints: list[str]) -> tuple[bool, str]:
         return False, f"{detail}; {strangers} answers from no endpoint"
     if len(endpoints) < 2:
         return sum(observed) > 0, detail
+    from scipy.stats import chisquare  # here: scipy costs 0.6 s to import, and most commands never test spreading
+
     p = float(chisquare(observed).pvalue)
     return p >= FALSE_ALARM, f"{detail} (chi-square p = {p:.2g}, fails below {FALSE_ALARM:g})"
 

@@ -15,6 +15,7 @@ from pydantic.dataclasses import dataclass
 from lab.spec.model import WORKLOAD_PORT
 
 PLAN_SCHEMA_VERSION = 1
+HOST_INDEX_BASE = 1000  # a pod's node-side veth veth-pK has interface index 1000 + K in its node's namespace
 _FROZEN = {"frozen": True, "config": ConfigDict(extra="forbid")}
 
 
@@ -29,6 +30,11 @@ class Pod:
     ofport: int  # its OpenFlow port on br-int (OVS datapaths)
     workload: str = ""  # the Deployment it belongs to ("" for the plain pod-N-K pods)
     port: int = WORKLOAD_PORT  # its HTTP/UDP server
+
+    @property
+    def host_index(self) -> int:
+        """The node-side end's interface index, chosen by the lab: wiring a pod needs no lookup in between."""
+        return HOST_INDEX_BASE + int(self.host_if.removeprefix("veth-p"))
 
 
 @dataclass(**_FROZEN)

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from lab.datapaths import afpacket
-from lab.kernel import links, netns, procs
+from lab.kernel import links, netns, procs, rtbatch
+
+SCOPE_LINK = links.SCOPE_LINK
 
 
 @dataclass
@@ -55,9 +57,10 @@ class FakeKernel:
         self._next_index += 1
         return self._next_index
 
-    def create(self, name: str) -> None:
+    def create(self, name: str, sysctls: dict[str, str] | None = None) -> None:
         assert name not in self.namespaces, f"namespace {name} made twice"
-        self.namespaces[name] = Namespace(links={"lo": {"index": 1, "kind": "loopback", "state": "down"}})
+        lo = {"index": 1, "kind": "loopback", "state": "down"}
+        self.namespaces[name] = Namespace(links={"lo": lo}, sysctls=dict(sysctls or {}))
 
     def run(self, ns: str | None, argv: list[str], *, input: str | None = None, **_: Any):
         assert ns is None or ns in self.namespaces, f"command in a namespace that does not exist: {ns}"
@@ -136,6 +139,67 @@ class FakeIPRoute:
         self.ns.fdb.append(kw)
 
 
+class FakeRequests:
+    """rtbatch.Requests acting on the fake namespaces when sent, in order, as the kernel would."""
+
+    def __init__(self, kernel: FakeKernel) -> None:
+        self.kernel = kernel
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str):
+        if name not in ("veth", "up", "no_ipv6_addresses", "proxy_arp", "addr", "route", "neighbour", "fdb_append"):
+            raise AttributeError(name)
+        return lambda *args, **kw: self.calls.append((name, args, kw))
+
+    def include(self, other: FakeRequests) -> None:
+        self.calls += other.calls
+
+    def send(self, ns: str) -> None:
+        space = self.kernel.ns(ns)
+        for name, args, kw in self.calls:
+            getattr(self, f"_{name}")(space, ns, *args, **kw)
+        self.calls = []
+
+    def _veth(self, space: Namespace, ns: str, ifname, index, mtu, peer_ns, peer_if, peer_index, peer_mac) -> None:
+        assert ifname not in space.links, f"{ifname} exists in {ns}"
+        assert index not in {link["index"] for link in space.links.values()}, f"index {index} taken in {ns}"
+        target = self.kernel.ns(peer_ns)
+        assert peer_if not in target.links, f"{peer_if} exists in {peer_ns}"
+        space.links[ifname] = {"index": index, "kind": "veth", "mtu": mtu, "state": "up", "peer": (peer_ns, peer_if)}
+        peer = {"index": peer_index, "kind": "veth", "mtu": mtu, "state": "down", "peer": (ns, ifname)}
+        target.links[peer_if] = {**peer, **({"address": peer_mac} if peer_mac else {})}
+
+    def _up(self, space: Namespace, ns: str, index: int, master: int | None = None) -> None:
+        space.links[space.ifname(index)].update({"state": "up", **({"master": master} if master else {})})
+
+    def _no_ipv6_addresses(self, space: Namespace, ns: str, index: int) -> None:
+        space.links[space.ifname(index)]["addrgenmode"] = "none"
+
+    def _proxy_arp(self, space: Namespace, ns: str, index: int) -> None:
+        ifname = space.ifname(index)
+        space.sysctls |= {f"net.ipv4.conf.{ifname}.proxy_arp": "1", f"net.ipv4.neigh.{ifname}.proxy_delay": "0"}
+
+    def _addr(self, space: Namespace, ns: str, index: int, ip: str, prefixlen: int) -> None:
+        space.addrs.append((space.ifname(index), ip, prefixlen))
+
+    def _route(self, space: Namespace, ns: str, dst: str, oif: int, gateway=None, **kw: Any) -> None:
+        space.ifname(oif)  # the link must exist
+        route = {"dst": dst, "oif": oif, **({"gateway": gateway} if gateway else {})}
+        if kw.get("link_scope"):
+            route["scope"] = SCOPE_LINK
+        if kw.get("prefsrc"):
+            route["prefsrc"] = kw["prefsrc"]
+        if kw.get("table", rtbatch.MAIN_TABLE) != rtbatch.MAIN_TABLE:
+            route["table"] = kw["table"]
+        space.routes.append(route)
+
+    def _neighbour(self, space: Namespace, ns: str, index: int, ip: str, mac: str) -> None:
+        space.neigh.append({"ifindex": index, "dst": ip, "lladdr": mac})
+
+    def _fdb_append(self, space: Namespace, ns: str, index: int, mac: str, dst: str) -> None:
+        space.fdb.append({"ifindex": index, "lladdr": mac, "dst": dst})
+
+
 @pytest.fixture
 def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeKernel]:
     """The kernel boundary replaced by a recording fake; lab state goes to a temporary directory."""
@@ -158,6 +222,7 @@ def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeKernel]:
     monkeypatch.setattr(netns, "sysctl", sysctl)
     monkeypatch.setattr(netns, "inside", inside)
     monkeypatch.setattr(netns, "iproute", lambda name: FakeIPRoute(fake, name))
+    monkeypatch.setattr(rtbatch, "Requests", lambda: FakeRequests(fake))
     monkeypatch.setattr(procs, "run", fake.run)
     monkeypatch.setattr(links, "tx_checksum_off", lambda ns, names: fake.checksum_off.update((ns, n) for n in names))
     monkeypatch.setattr(afpacket, "size", lambda pidfile, size: fake.rcvbufs.append((str(pidfile), size)) or [])

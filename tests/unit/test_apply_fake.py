@@ -67,12 +67,14 @@ def test_up_builds_the_vpc_model_as_planned(kernel: FakeKernel, started: list[st
             ]
             inside = kernel.ns(pod.netns)
             eth0 = inside.links["eth0"]
-            assert (eth0["peer"], eth0["mtu"], eth0["state"], eth0["address"]) == (
+            assert (eth0["peer"], eth0["mtu"], eth0["state"], eth0["address"], eth0["addrgenmode"]) == (
                 (node.netns, pod.host_if),
                 plan.pod_mtu,
                 "up",
                 pod.mac,
+                "none",
             )
+            assert nic.links[pod.host_if]["index"] == pod.host_index
             assert inside.addrs == [("eth0", pod.ip, 32)]
             assert [r["dst"] for r in inside.routes] == [f"{POD_GATEWAY}/32", "0.0.0.0/0"]
             assert inside.routes[0]["scope"] == SCOPE_LINK and inside.routes[1]["gateway"] == POD_GATEWAY
