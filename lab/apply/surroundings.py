@@ -8,15 +8,17 @@ texts come from `lab.render`; this module only hands them to the kernel.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 
 from lab.apply import health, ingress, kubeproxy, workloads
 from lab.errors import LabError
-from lab.kernel import netns, procs
+from lab.kernel import netns, procs, rtbatch
 from lab.kernel.journal import Journal
 from lab.kernel.links import configure, link_index, veth
 from lab.plan.edge import NAT_UPLINK, UPLINK
-from lab.plan.model import Plan
+from lab.plan.model import Node, Plan
 from lab.progress import Progress
 from lab.render import edge as rules
 from lab.render import nodenet
@@ -139,12 +141,17 @@ def _elb(plan: Plan) -> None:
 def _nodes(plan: Plan) -> None:
     """kube-proxy's rules, pod egress masquerade, and return paths through ELB / NAT gateway."""
     paths = nodenet.return_paths(plan)
-    for node in plan.nodes:
+
+    def one(node: Node) -> None:
         kubeproxy.program(plan, node, fresh=True)
-        with netns.iproute(node.netns) as ipr:
-            for _mac, ip, mark, table in paths:
-                ipr.route("add", dst="0.0.0.0/0", gateway=ip, table=table)
-                ipr.rule("add", fwmark=mark, fwmask=mark, table=table, priority=100)
+        requests = rtbatch.Requests()
+        for _mac, ip, mark, table in paths:
+            requests.route("0.0.0.0/0", None, ip, table=table)
+            requests.rule(table, 100, fwmark=mark)
+        requests.send(node.netns)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # each node's restore is a process of its own
+        list(pool.map(one, plan.nodes))
 
 
 def build(plan: Plan, journal: Journal, progress: Progress) -> None:

@@ -6,13 +6,14 @@ from ipaddress import IPv4Network
 
 from lab.kernel import netns, rtbatch
 from lab.kernel.journal import Journal
-from lab.kernel.links import configure, link_index, veth
 from lab.plan.cluster import POD_GATEWAY
 from lab.plan.model import Node, Plan, Pod
 
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
-LOOPBACK, POD_ETH0 = 1, 2  # interface indexes in a pod's namespace (eth0's chosen as it is made)
+# Interface indexes the lab chooses as it makes the devices, so no request waits for a lookup:
+LOOPBACK, POD_ETH0, NIC = 1, 2, 2  # a pod's eth0, a node's or subnet host's eth0
+SUBNET_BRIDGE, ROUTER_PORTS = 900, 1000  # the VPC router's subnet0 and its ports (node-1 first)
 # Routers of the VPC and the Internet forward, and never redirect or filter by reverse path.
 ROUTER_ROLES = ("vpc-router", "elb", "nat-gateway", "internet-router")
 ROUTER_SYSCTLS = {
@@ -46,30 +47,37 @@ def namespaces(plan: Plan, journal: Journal) -> None:
 
 
 def router_and_nics(plan: Plan) -> None:
-    """The VPC router: one bridge for the node subnet, its gateway IP, the VPC route table; every NIC on it."""
+    """The VPC router: one bridge for the node subnet, its gateway IP, the VPC route table; every NIC on it.
+
+    One batch of requests to the router (every port a veth whose far end is the NIC `eth0`) and
+    one to each node and host in the subnet (its address and default route).
+    """
     prefixlen = IPv4Network(plan.node_subnet).prefixlen
     router = plan.router
     with netns.iproute(router.netns) as ipr:
-        ipr.link("set", index=1, state="up")
-        ipr.link("add", ifname="subnet0", kind="bridge")
-        br = link_index(ipr, "subnet0")
-        ipr.link("set", index=br, mtu=plan.mtu, state="up")
-        ipr.addr("add", index=br, address=router.ip, prefixlen=prefixlen)
-        members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
-        members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
-        for ifname, peer_ns, mac in members:
-            ipr.link("set", index=veth(ipr, ifname, peer_ns, "eth0", plan.mtu, peer_mac=mac or None), master=br)
-        for route in plan.vpc_routes:
-            ipr.route("add", dst=route.dst, gateway=route.via)
-    default = [("0.0.0.0/0", router.ip)]
-    for node in plan.nodes:
-        configure(node.netns, "eth0", node.ip, prefixlen, mtu=plan.mtu, routes=default)
-    for host in plan.hosts:
-        if host.router_if:  # ECS, ELB, NAT gateway: hosts in the node subnet
-            configure(host.netns, "eth0", host.source_ip, prefixlen, mtu=plan.mtu, routes=default)
-            if host.backend_ip:  # the VIP second: the first address is what the host's own traffic leaves from
-                with netns.iproute(host.netns) as ipr:
-                    ipr.addr("add", index=link_index(ipr, "eth0"), address=host.ip, prefixlen=prefixlen)
+        ipr.link("add", ifname="subnet0", kind="bridge", index=SUBNET_BRIDGE, mtu=plan.mtu, state="up")
+    to_router = rtbatch.Requests()
+    to_router.up(LOOPBACK)
+    to_router.addr(SUBNET_BRIDGE, router.ip, prefixlen)
+    members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
+    members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
+    for port, (ifname, peer_ns, mac) in enumerate(members, start=ROUTER_PORTS):
+        to_router.veth(ifname, port, plan.mtu, peer_ns, "eth0", NIC, mac or None)
+        to_router.up(port, master=SUBNET_BRIDGE)
+    for route in plan.vpc_routes:
+        to_router.route(route.dst, SUBNET_BRIDGE, route.via)
+    to_router.send(router.netns)
+    subnet = [(n.netns, [n.ip]) for n in plan.nodes]
+    # ECS, ELB, NAT gateway: their own address first (what their traffic leaves from), then a VIP
+    subnet += [(h.netns, [h.source_ip, *([h.ip] if h.backend_ip else [])]) for h in plan.hosts if h.router_if]
+    for ns, addresses in subnet:
+        to_nic = rtbatch.Requests()
+        to_nic.up(LOOPBACK)
+        to_nic.up(NIC)
+        for ip in addresses:
+            to_nic.addr(NIC, ip, prefixlen)
+        to_nic.route("0.0.0.0/0", NIC, router.ip)
+        to_nic.send(ns)
 
 
 def pods(plan: Plan) -> None:

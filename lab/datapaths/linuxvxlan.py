@@ -47,14 +47,8 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
                 mtu=plan.pod_mtu,
                 state="up",
             )
-            ipr.rule(
-                "add",
-                src=plan.container_cidr.split("/")[0],
-                src_len=int(plan.container_cidr.split("/")[1]),
-                table=POD_TABLE,
-                priority=POD_TABLE,
-            )
         requests = rtbatch.Requests()
+        requests.rule(POD_TABLE, POD_TABLE, source=plan.container_cidr)
         requests.addr(BRIDGE_INDEX, POD_GATEWAY, 32)
         _attach(requests, node, plan.pods_on(node.name))
         for peer in plan.nodes:

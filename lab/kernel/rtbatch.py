@@ -17,7 +17,8 @@ import struct
 from socket import AF_INET
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
-from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETNEIGHTBL
+from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWRULE, RTM_SETNEIGHTBL
+from pyroute2.netlink.rtnl.fibmsg import fibmsg
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.ndmsg import ndmsg
@@ -28,7 +29,7 @@ from lab.kernel import netns
 
 IFF_UP = 1
 NUD_NOARP, NUD_PERMANENT, NTF_SELF, RTNH_F_ONLINK = 0x40, 0x80, 0x02, 4
-MAIN_TABLE = 254
+MAIN_TABLE, FR_ACT_TO_TBL = 254, 1
 IFLA_AF_SPEC, IFLA_INET_CONF, IFLA_INET6_ADDR_GEN_MODE = 26, 1, 8
 IPV4_DEVCONF_PROXY_ARP, IN6_ADDR_GEN_MODE_NONE = 3, 1
 NLA_F_NESTED = 0x8000
@@ -120,7 +121,7 @@ class Requests:
     def route(
         self,
         dst: str,
-        oif: int,
+        oif: int | None,
         gateway: str | None = None,
         *,
         link_scope: bool = False,
@@ -128,13 +129,13 @@ class Requests:
         prefsrc: str | None = None,
         table: int = MAIN_TABLE,
     ) -> None:
-        """A unicast route out of `oif`, via `gateway` or (link scope) straight to `dst`."""
+        """A unicast route out of `oif` (None: the kernel picks it), via `gateway` or (link scope) straight to `dst`."""
         net, _, plen = dst.partition("/")
         msg = rtmsg()
         msg["family"], msg["dst_len"], msg["table"] = AF_INET, int(plen or 32), min(table, MAIN_TABLE)
         msg["proto"], msg["scope"], msg["type"] = 4, 253 if link_scope else 0, 1  # static, link|universe, unicast
         msg["flags"] = RTNH_F_ONLINK if onlink else 0
-        attrs = [("RTA_TABLE", table), ("RTA_OIF", oif)]
+        attrs = [("RTA_TABLE", table), *([("RTA_OIF", oif)] if oif is not None else [])]
         if msg["dst_len"]:
             attrs.append(("RTA_DST", net))
         if gateway:
@@ -146,6 +147,21 @@ class Requests:
         self._add(
             msg, RTM_NEWROUTE, CREATE, f"route {dst}" + (f" via {gateway}" if gateway else "") + f" dev {oif}{where}"
         )
+
+    def rule(self, table: int, priority: int, *, fwmark: int | None = None, source: str | None = None) -> None:
+        """A policy rule: packets with `fwmark` (matched under the same mask) or from `source` look up `table`."""
+        msg = fibmsg()
+        msg["family"], msg["table"], msg["action"] = AF_INET, min(table, MAIN_TABLE), FR_ACT_TO_TBL
+        attrs = [("FRA_TABLE", table), ("FRA_PRIORITY", priority)]
+        if fwmark is not None:
+            attrs += [("FRA_FWMARK", fwmark), ("FRA_FWMASK", fwmark)]
+        if source:
+            net, _, plen = source.partition("/")
+            msg["src_len"] = int(plen or 32)
+            attrs.append(("FRA_SRC", net))
+        msg["attrs"] = attrs
+        what = f"fwmark {fwmark:#x}" if fwmark is not None else f"from {source}"
+        self._add(msg, RTM_NEWRULE, CREATE, f"rule {what} lookup {table} (priority {priority})")
 
     def neighbour(self, index: int, ip: str, mac: str) -> None:
         """A permanent ARP entry: `ip` is at `mac` on link `index`."""

@@ -147,7 +147,17 @@ class FakeRequests:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def __getattr__(self, name: str):
-        if name not in ("veth", "up", "no_ipv6_addresses", "proxy_arp", "addr", "route", "neighbour", "fdb_append"):
+        if name not in (
+            "veth",
+            "up",
+            "no_ipv6_addresses",
+            "proxy_arp",
+            "addr",
+            "route",
+            "rule",
+            "neighbour",
+            "fdb_append",
+        ):
             raise AttributeError(name)
         return lambda *args, **kw: self.calls.append((name, args, kw))
 
@@ -183,8 +193,9 @@ class FakeRequests:
         space.addrs.append((space.ifname(index), ip, prefixlen))
 
     def _route(self, space: Namespace, ns: str, dst: str, oif: int, gateway=None, **kw: Any) -> None:
-        space.ifname(oif)  # the link must exist
-        route = {"dst": dst, "oif": oif, **({"gateway": gateway} if gateway else {})}
+        if oif is not None:
+            space.ifname(oif)  # the link must exist
+        route = {"dst": dst, **({"oif": oif} if oif is not None else {}), **({"gateway": gateway} if gateway else {})}
         if kw.get("link_scope"):
             route["scope"] = SCOPE_LINK
         if kw.get("prefsrc"):
@@ -192,6 +203,13 @@ class FakeRequests:
         if kw.get("table", rtbatch.MAIN_TABLE) != rtbatch.MAIN_TABLE:
             route["table"] = kw["table"]
         space.routes.append(route)
+
+    def _rule(self, space: Namespace, ns: str, table: int, priority: int, fwmark=None, source=None) -> None:
+        match = {"fwmark": fwmark, "fwmask": fwmark} if fwmark is not None else {}
+        if source:
+            net, _, plen = source.partition("/")
+            match = {"src": net, "src_len": int(plen)}
+        space.rules.append({**match, "table": table, "priority": priority})
 
     def _neighbour(self, space: Namespace, ns: str, index: int, ip: str, mac: str) -> None:
         space.neigh.append({"ifindex": index, "dst": ip, "lladdr": mac})
