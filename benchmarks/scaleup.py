@@ -13,7 +13,9 @@ For every point NODESxPODS (pods per node) and every run:
 - cce-lab: the real CLI, `up topologies/scale.py -p nodes=N -p pods=P -p name=NAME` (VPC model,
   no Services; `--param` passes more, e.g. `shipped=1` for the shipped Services and hosts around,
   `model=tunnel`, `datapath=linux-vxlan`) and `down NAME`, each timed as a whole command
-  (interpreter start included); peak RSS is `up`'s ru_maxrss. With `--check`, `check NAME --json`
+  (interpreter start included); peak RSS is `up`'s ru_maxrss; the memory the lab holds is the drop
+  in MemAvailable from before `up` to after it (kernel objects and daemons alike), and its daemons'
+  PSS is summed over the processes its journal names (by pidfile). With `--check`, `check NAME --json`
   runs between them, timed the same way, with its rows counted.
 
 Before every timed step the machine is left to settle (the kernel frees deleted namespaces in the
@@ -159,8 +161,8 @@ def markdown(doc: dict) -> str:
         f"{doc['runs']} run(s) per point, medians",
         "",
         "| nodes x pods | namespaces | floor up (`ip -batch`) | cce-lab up | up / floor | floor down | cce-lab down "
-        "| down / floor | peak RSS of up |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| down / floor | peak RSS of up | memory held by the lab | its daemons (PSS) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     checked = any("check_s" in r for r in doc["results"])
     if checked:
@@ -170,7 +172,8 @@ def markdown(doc: dict) -> str:
         lines.append(
             f"| {r['nodes']} x {r['pods']} | {r['namespaces']} | {r['floor_up_s']:.2f} s | {r['up_s']:.2f} s "
             f"| {r['up_s'] / r['floor_up_s']:.2f}x | {r['floor_down_s']:.2f} s | {r['down_s']:.2f} s "
-            f"| {r['down_s'] / r['floor_down_s']:.2f}x | {r['peak_rss_mib']:.0f} MiB |"
+            f"| {r['down_s'] / r['floor_down_s']:.2f}x | {r['peak_rss_mib']:.0f} MiB | {r['held_mib']:.0f} MiB "
+            f"| {r['daemons']}: {r['daemons_pss_mib']:.0f} MiB |"
             + (f" {r['check_s']:.1f} s | {r['check_rows']} ({r['check_failed']}) |" if checked else "")
         )
     busy = max(b for r in doc["results"] for b in r["all_runs"]["busy_before_up"])
@@ -203,6 +206,8 @@ def plot(doc: dict, out: Path) -> None:
     times.legend()
     times.grid(alpha=0.3)
     memory.plot(x, [r["peak_rss_mib"] for r in rows], "o-", label="cce-lab up: peak RSS")
+    memory.plot(x, [r["held_mib"] for r in rows], "^-", label="held by the lab (MemAvailable drop)")
+    memory.plot(x, [r["daemons_pss_mib"] for r in rows], "s-", label="the lab's daemons (PSS)")
     memory.set(xlabel="namespaces", ylabel="MiB", title="memory against namespaces", ylim=(0, None))
     memory.legend()
     memory.grid(alpha=0.3)
@@ -246,7 +251,8 @@ def main() -> int:
                 "nodes": nodes,
                 "pods": pods,
                 "namespaces": namespaces(nodes, pods),
-                **{key: _median(values) for key, values in runs.items() if key.endswith("_s")},
+                **{key: _median(values) for key, values in runs.items() if key.endswith(("_s", "_mib"))},
+                "daemons": runs["daemons"][-1],
                 **(
                     {"check_rows": runs["check_rows"][-1], "check_failed": max(runs["check_failed"])}
                     if args.check
