@@ -118,10 +118,34 @@ def floor_run(nodes: int, pods: int) -> tuple[float, float]:
     return t_up, t_down
 
 
+def _available_kib() -> int:
+    """MemAvailable: what the machine could still give, kernel objects and daemons of a lab counted against it."""
+    line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemAvailable:"))
+    return int(line.split()[1])
+
+
+def daemons_pss_kib(name: str) -> tuple[int, int]:
+    """(processes, total PSS in KiB) of the daemons lab `name` journalled: found by pidfile, never by name."""
+    from lab.kernel import procs
+    from lab.kernel.journal import Journal
+
+    total = count = 0
+    for entry in Journal(name).entries():
+        pid = procs.pid_of(entry["pidfile"], entry.get("marker"), entry.get("title")) if "pidfile" in entry else None
+        if pid is None:
+            continue
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        total += next(int(ln.split()[1]) for ln in rollup if ln.startswith("Pss:"))
+        count += 1
+    return count, total
+
+
 def lab_run(nodes: int, pods: int, name: str, params: list[str], check: bool) -> dict:
-    """One up (and check) and down of the lab: seconds, peak RSS, check rows, and how busy the CPU was before up."""
+    """One up (and check) and down of the lab: seconds, peak RSS, memory the lab holds, check rows, and how busy
+    the CPU was before up."""
     run: dict = {"busy_before_up": (settle(), _busy())[1]}
     extra = [arg for param in params for arg in ("-p", param)]
+    available = _available_kib()
     try:
         run["up_s"], run["up_kib"] = _timed(
             [
@@ -137,6 +161,10 @@ def lab_run(nodes: int, pods: int, name: str, params: list[str], check: bool) ->
                 *extra,
             ]
         )
+        settle()
+        run["held_mib"] = (available - _available_kib()) / 1024
+        run["daemons"], pss = daemons_pss_kib(name)
+        run["daemons_pss_mib"] = pss / 1024
         if check:
             settle()
             t0 = time.perf_counter()
