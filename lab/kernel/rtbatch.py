@@ -34,7 +34,8 @@ IFLA_AF_SPEC, IFLA_INET_CONF, IFLA_INET6_ADDR_GEN_MODE = 26, 1, 8
 IPV4_DEVCONF_PROXY_ARP, IN6_ADDR_GEN_MODE_NONE = 3, 1
 NLA_F_NESTED = 0x8000
 CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
-CHUNK = 32768  # bytes per write: well under the socket's send buffer
+CHUNK, WINDOW = 32768, 128  # a write's bytes and requests: the kernel's answers to one write must fit the
+# receive buffer, which counts each answer at its buffer's true size (about 1 KiB), not its 36 bytes
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port
 _ERROR = struct.Struct("=i")
 
@@ -194,8 +195,7 @@ class Requests:
                     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
                 with sock:
                     sock.bind((0, 0))
-                    _write(sock, [data for data, _ in self._encoded])
-                    refused = _acknowledgements(sock, len(self._encoded))
+                    refused = _exchange(sock, [data for data, _ in self._encoded])
                 if refused:
                     seq, code = refused
                     raise OSError(code, f"{self._encoded[seq - 1][1]} in {ns}: {os.strerror(code)}")
@@ -215,16 +215,20 @@ def _nest(kind: int, *attrs: bytes) -> bytes:
     return _nla(kind | NLA_F_NESTED, b"".join(attrs))
 
 
-def _write(sock: socket.socket, messages: list[bytes]) -> None:
-    """The messages in writes of at most CHUNK bytes, never splitting one."""
-    chunk = bytearray()
-    for data in messages:
-        if chunk and len(chunk) + len(data) > CHUNK:
-            sock.send(chunk)
-            chunk = bytearray()
-        chunk += data
-    if chunk:
-        sock.send(chunk)
+def _exchange(sock: socket.socket, messages: list[bytes]) -> tuple[int, int] | None:
+    """Send the messages in writes of at most CHUNK bytes and WINDOW requests, reading each write's answers
+    before the next; (sequence, errno) of the first refusal, if any."""
+    refused = None
+    start = 0
+    while start < len(messages):
+        end, size = start, 0
+        while end < len(messages) and end - start < WINDOW and (end == start or size + len(messages[end]) <= CHUNK):
+            size += len(messages[end])
+            end += 1
+        sock.send(b"".join(messages[start:end]))
+        refused = refused or _acknowledgements(sock, end - start)
+        start = end
+    return refused
 
 
 def _acknowledgements(sock: socket.socket, count: int) -> tuple[int, int] | None:

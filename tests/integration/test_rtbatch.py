@@ -94,3 +94,13 @@ def test_a_taken_index_is_refused_before_anything_is_half_made(spaces: None) -> 
     with pytest.raises(OSError, match=r"veth veth-p8 \(index 1007\)"):
         clash.send(NODE)
     assert [link["ifname"] for link in _ip(POD, "link")] == ["lo", "eth0"]
+
+
+def test_a_batch_larger_than_the_receive_buffer_is_answered_in_full(spaces: None) -> None:
+    """Thousands of requests (a 500-node mesh sends 2,000 to a node): the answers must not overflow the socket."""
+    _wire()
+    many = rtbatch.Requests()
+    for k in range(3000):
+        many.route(f"10.{k // 256}.{k % 256}.0/24", 2, "169.254.1.1", onlink=True)
+    many.send(POD)
+    assert len(_ip(POD, "route")) == 2 + 3000
