@@ -8,6 +8,7 @@ from rich.table import Table
 
 from lab.bench.markdown import verdict, with_unit
 from lab.bench.metrics import SUMMARY, TUNNEL_VPC
+from lab.bench.paths import LEFT_OUT
 from lab.bench.results import BenchResults
 from lab.bench.stats import CONFIDENCE
 
@@ -15,7 +16,8 @@ HEADLINE_PATH = "pod-pod across nodes"  # the path the two models differ on most
 
 
 def print_bench(console: Console, results: BenchResults) -> None:
-    """Medians per lab and path, the datapath beside every figure; skipped paths with the reason.
+    """Medians per lab and path, the datapath beside every figure; skipped paths with the reason (not those
+    --path left out).
 
     Then the headline tunnel/VPC ratios across nodes, each with its interval, and every
     ovs-kernel / linux-vxlan pairing of tunnel labs as a table of ratios.
@@ -36,6 +38,8 @@ def print_bench(console: Console, results: BenchResults) -> None:
                 cells.append(f"{m.median:.3g} {m.unit}" if m else "-")
             table.add_row(f"{lab.name} / {path}", lab.datapath, str(lab.mtu), *cells)
         for path, reason in lab.skipped.items():
+            if reason == LEFT_OUT:  # the user's --path: no news
+                continue
             table.add_row(f"{lab.name} / {path}", lab.datapath, str(lab.mtu), f"[dim]skipped: {escape(reason)}[/dim]")
     console.print(table)
     _print_headline(console, results)
