@@ -589,4 +589,5 @@ def test_print_bench_ovs_kernel_linux_vxlan_table():
     assert all(len(ln) <= 140 for ln in text.splitlines())  # one line per row in a log (the CLI's 140 columns)
     assert sum("no measurable difference" in ln for ln in text.splitlines()) == 3 + 7  # across nodes, node-node
     assert not any(ln.startswith("tunnel / VPC") for ln in text.splitlines())
-    assert "pod-Cluste" in text and "timed out" in text and "left out" not in text  # --path's choice is no news on the console
+    # a failed path is shown; what --path left out is no news on the console
+    assert "pod-Cluste" in text and "timed out" in text and "left out" not in text
