@@ -3,7 +3,7 @@
 #   make setup   # as root on Debian/Ubuntu: python venv + packages + Ansible provisioning
 #   make demo    # setup, then `cce-lab demo`
 #   make test    # setup, then pytest (fails if no test was collected)
-#   make vm-test # the reference VM: OVS kernel datapath + playbook in a QEMU guest (5-18 min under TCG)
+#   make vm-test # the reference VM: OVS kernel datapath + playbook in a QEMU guest (about 21 min under TCG here)
 #   make vagrant-e2e # vagrant up (libvirt, local box) + sudo cce-lab check + destroy (~8 min)
 #   make golden  # rewrite tests/golden/ from what the code produces now (review the diff, then commit)
 #   make lint    # ruff check + ruff format --check

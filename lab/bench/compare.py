@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,17 +45,28 @@ def _baseline(settings: Settings, progress: Progress) -> LabResult:
     return run_baseline(settings, progress=progress)
 
 
-def bench_lab(plan: Plan, settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
-    """Measure a lab that is up, and the baseline; write the report. Returns the results and report.md."""
+def bench_lab(
+    plan: Plan, settings: Settings, results_dir: Path, progress: Progress, only_paths: Collection[str] | None = None
+) -> tuple[BenchResults, Path]:
+    """Measure a lab that is up (only the paths in `only_paths`, None: all), and the baseline; write the report.
+
+    Returns the results and report.md.
+    """
     labs = [_baseline(settings, progress)]
     progress(f"{plan.name}: {plan.model} model, datapath {plan.datapath}")
-    labs.append(run_suite(plan, settings, progress))
+    labs.append(run_suite(plan, settings, progress, only_paths))
     results = _results(labs, settings)
     return results, report.write(results, _outdir(results_dir, plan.name))
 
 
-def compare(runs: list[Run], settings: Settings, results_dir: Path, progress: Progress) -> tuple[BenchResults, Path]:
-    """Bring each lab up in turn, measure it, take it down; then one side-by-side report.
+def compare(
+    runs: list[Run],
+    settings: Settings,
+    results_dir: Path,
+    progress: Progress,
+    only_paths: Collection[str] | None = None,
+) -> tuple[BenchResults, Path]:
+    """Bring each lab up in turn, measure it (only the paths in `only_paths`, None: all), take it down; then one report.
 
     A lab that is already up is refused before anything is measured (it may hold
     someone's work), and every lab this run builds is taken down again, also on
@@ -70,7 +82,7 @@ def compare(runs: list[Run], settings: Settings, results_dir: Path, progress: Pr
         plan = run.plan
         progress(f"lab {i}/{len(runs)}: {run.result} ({plan.model}, {plan.datapath}) up")
         with session(plan, progress) as lab:
-            result = run_suite(lab, settings, lambda msg, name=run.result: progress(f"{name}: {msg}"))
+            result = run_suite(lab, settings, lambda msg, name=run.result: progress(f"{name}: {msg}"), only_paths)
         labs.append(result.model_copy(update={"name": run.result}))
     results = _results(labs, settings)
     return results, report.write(results, _outdir(results_dir, "-".join(r.result for r in runs)))

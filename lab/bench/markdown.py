@@ -2,7 +2,8 @@
 
 Summary first (each figure with its datapath and its ratio to the baseline), every
 tunnel/VPC pairing's ratios with intervals (the headline pairing, on the kernel
-datapath, first and set against CCE's documented loss), one section per metric (its chart,
+datapath, first and set against CCE's documented loss), every ovs-kernel/linux-vxlan
+pairing of tunnel labs the same way, one section per metric (its chart,
 min/median/max), the skipped paths, the environment, the command that reproduces it.
 """
 
@@ -175,13 +176,14 @@ def _why_headline(doc: BenchResults, tunnel: LabResult) -> str:
     return f"No lab on a kernel datapath was measured: `{tunnel.datapath}` is what there is."
 
 
-def _verdict(cell: RatioInterval, better: str) -> str:
+def verdict(cell: RatioInterval, better: str, subject: str = "tunnel") -> str:
+    """Whether the numerator's lab (`subject`) measured better, worse, or no measurably different."""
     if cell.measurable is None:
         return "no interval"
     if not cell.measurable:
         return NO_DIFFERENCE
-    tunnel_higher = cell.low is not None and cell.low > 1
-    return "tunnel better" if tunnel_higher == (better == "higher") else "tunnel worse"
+    higher = cell.low is not None and cell.low > 1
+    return f"{subject} better" if higher == (better == "higher") else f"{subject} worse"
 
 
 def _interval(cell: RatioInterval) -> str:
@@ -190,33 +192,49 @@ def _interval(cell: RatioInterval) -> str:
     return f"{cell.low:.2f}-{cell.high:.2f} ({cell.method})"
 
 
+def _ratio_rows(
+    doc: BenchResults, paths: dict[str, dict[str, RatioInterval | None]], num: LabResult, den: LabResult, subject: str
+) -> list[list[Any]]:
+    """One row per path and metric (TUNNEL_VPC's): both medians, their ratio, its interval, the verdict."""
+    rows: list[list[Any]] = []
+    for path, cells in paths.items():
+        for k in [k for k in TUNNEL_VPC if k in cells]:
+            mi, cell = doc.info(k), cells[k]
+            a, b = num.metric(path, k), den.metric(path, k)
+            figures = [with_unit(a.median if a else None, mi.unit), with_unit(b.median if b else None, mi.unit)]
+            metric = f"{mi.short} {_arrow(mi.better)}"
+            if cell is None:
+                rows.append([path, metric, *figures, NA, NA, "no ratio"])
+                continue
+            ratio = f"{cell.ratio:.2f} ({(cell.ratio - 1) * 100:+.0f} %)"
+            rows.append([path, metric, *figures, ratio, _interval(cell), verdict(cell, mi.better, subject)])
+    return rows
+
+
 def _pair_section(doc: BenchResults, pair: TunnelVsVpc) -> tuple[list[str], dict[str, list[float]]]:
     """One pairing's ratio table; and the tunnel's differences in % by `_kind`."""
     tunnel, vpc = doc.lab(pair.tunnel), doc.lab(pair.vpc)
-    rows: list[list[Any]] = []
+    rows = _ratio_rows(doc, pair.paths, tunnel, vpc, "tunnel")
     diffs: dict[str, list[float]] = {}  # kind -> the tunnel relative to the VPC lab, %
-    for path, cells in pair.paths.items():
-        for k in [k for k in TUNNEL_VPC if k in cells]:
-            mi, cell = doc.info(k), cells[k]
-            t, v = tunnel.metric(path, k), vpc.metric(path, k)
-            figures = [with_unit(t.median if t else None, mi.unit), with_unit(v.median if v else None, mi.unit)]
-            if cell is None:
-                rows.append([path, f"{mi.short} {_arrow(mi.better)}", *figures, NA, NA, "no ratio"])
-                continue
-            diff = (cell.ratio - 1) * 100
-            kind = _kind(k, mi.better)
-            if kind:
-                diffs.setdefault(kind, []).append(diff)
-            ratio = f"{cell.ratio:.2f} ({diff:+.0f} %)"
-            rows.append(
-                [path, f"{mi.short} {_arrow(mi.better)}", *figures, ratio, _interval(cell), _verdict(cell, mi.better)]
-            )
+    for cells in pair.paths.values():
+        for k, cell in cells.items():
+            kind = _kind(k, doc.info(k).better)
+            if cell is not None and kind and k in TUNNEL_VPC:
+                diffs.setdefault(kind, []).append((cell.ratio - 1) * 100)
     tag = " (headline)" if pair.headline else ""
     if tunnel.datapath == "ovs-userspace":
         tag += " (userspace datapath: CCE's OpenFlow rules, not its speed)"
     header = ["path", "metric", f"tunnel ({tunnel.datapath})", f"VPC ({vpc.datapath})", "ratio", "interval", "verdict"]
     lines = [f"### {pair.tunnel} (`{tunnel.datapath}`) / {pair.vpc} (`{vpc.datapath}`){tag}", ""]
     return [*lines, *_table(header, rows), ""], diffs
+
+
+def _interval_note() -> str:
+    return (
+        f"The interval is a {CONFIDENCE * 100:.0f} % bootstrap over the repetitions ({BOOTSTRAP_RESAMPLES} "
+        f"resamples, fixed seed), or the whole range of one value over another with fewer than {BOOTSTRAP_MIN} "
+        f"repetitions (min-max); where it contains 1 the report says {NO_DIFFERENCE}."
+    )
 
 
 def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
@@ -226,7 +244,6 @@ def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
     pairs.sort(key=lambda p: not p.headline)  # the headline first, the rest in run order
     lead = pairs[0]
     tunnel, vpc = doc.lab(lead.tunnel), doc.lab(lead.vpc)
-    conf = f"{CONFIDENCE * 100:.0f} %"
     lines = [
         "## Tunnel model / VPC model",
         "",
@@ -234,9 +251,7 @@ def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
         + _why_headline(doc, tunnel),
         "",
         "Each table: the tunnel lab's median divided by the VPC lab's, per path and metric, and in brackets the "
-        f"difference in per cent. The interval is a {conf} bootstrap over the repetitions ({BOOTSTRAP_RESAMPLES} "
-        f"resamples, fixed seed), or the whole range of one value over another with fewer than {BOOTSTRAP_MIN} "
-        f"repetitions (min-max); where it contains 1 the report says {NO_DIFFERENCE}. A ratio below 1 means the "
+        f"difference in per cent. {_interval_note()} A ratio below 1 means the "
         "tunnel model measured less: worse for throughput and packet rate (↑ higher is better), better for latency "
         "and cost (↓ lower is better).",
         "",
@@ -246,6 +261,31 @@ def _tunnel_vpc(doc: BenchResults, rat: Ratios) -> list[str]:
         lines += section
         if pair is lead:
             lines += [_cce_sentence(tunnel, vpc, diffs), ""]
+    return lines
+
+
+def _ovs_kernel_vs_vxlan(doc: BenchResults, rat: Ratios) -> list[str]:
+    """Every ovs-kernel / linux-vxlan pairing of tunnel labs: how far the stand-in is from CCE's datapath."""
+    pairs = [p for p in rat.ovs_kernel_vs_linux_vxlan if p.paths]
+    if not pairs:
+        return []
+    lines = [
+        "## OVS kernel datapath / kernel VXLAN",
+        "",
+        "Where the openvswitch module is missing, `linux-vxlan` (the same `vxlan_sys_4789` encapsulation, "
+        "through a Linux bridge instead of Open vSwitch) stands in for CCE's OVS kernel datapath; here both were "
+        "measured in one run on one machine, so their ratio says how far the stand-in is off. Each table: the "
+        "`ovs-kernel` lab's median divided by the `linux-vxlan` lab's, per path and metric, and in brackets the "
+        f"difference in per cent. {_interval_note()} Under emulation (QEMU TCG) the absolute figures say little; "
+        "the ratio of two kernel paths under the same emulation is the figure.",
+        "",
+    ]
+    for pair in pairs:
+        kernel, vxlan = doc.lab(pair.ovs_kernel), doc.lab(pair.linux_vxlan)
+        header = ["path", "metric", f"{kernel.name} (ovs-kernel)", f"{vxlan.name} (linux-vxlan)"]
+        rows = _ratio_rows(doc, pair.paths, kernel, vxlan, "ovs-kernel")
+        lines += [f"### {kernel.name} (`ovs-kernel`) / {vxlan.name} (`linux-vxlan`)", ""]
+        lines += [*_table([*header, "ratio", "interval", "verdict"], rows), ""]
     return lines
 
 
@@ -303,7 +343,7 @@ def _environment(doc: BenchResults) -> list[str]:
 def markdown(doc: BenchResults, charts: dict[str, str]) -> str:
     """report.md: summary first, then one section per metric (`charts`: metric -> PNG file), skipped, environment."""
     rat = doc.ratios
-    lines = _intro(doc) + _summary(doc, rat) + _tunnel_vpc(doc, rat)
+    lines = _intro(doc) + _summary(doc, rat) + _tunnel_vpc(doc, rat) + _ovs_kernel_vs_vxlan(doc, rat)
     for key in doc.metric_order():
         lines += _metric_section(doc, key, rat, charts.get(key))
     lines += _skipped(doc) + _environment(doc)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from lab.plan.model import Plan, Pod, ServicePlan
 
 BENCH_PORT = 5201  # iperf3's port: a Service must target it for the pod-ClusterIP path
 PATH_NAMES = ("pod-pod same node", "pod-pod across nodes", "pod-ClusterIP", "node-node")
+LEFT_OUT = "left out: not among the --path given"
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,16 @@ def paths(plan: Plan) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
     else:
         found["node-node"] = (first.netns, last.netns, last.ip)
     return found, skipped
+
+
+def only(
+    found: dict[str, tuple[str, str, str]], skipped: dict[str, str], chosen: Collection[str] | None
+) -> tuple[dict[str, tuple[str, str, str]], dict[str, str]]:
+    """`paths`' answer cut to the paths `chosen` (None: all); a measurable path left out is skipped as LEFT_OUT.
+
+    A short run (the reference VM's, under emulation) measures the paths it is about, not all four.
+    """
+    if chosen is None:
+        return found, skipped
+    kept = {name: ends for name, ends in found.items() if name in chosen}
+    return kept, {**skipped, **{name: LEFT_OUT for name in found if name not in chosen}}

@@ -3,7 +3,8 @@
 One `BenchResults` per run: its settings and environment, and one `LabResult` per
 lab (the bare veth-pair baseline first) holding, per path, per metric, the values
 of every repetition and their min/median/max (`Metric`). `ratios` (each lab over
-the baseline, every tunnel lab over every VPC lab, each of those with an interval)
+the baseline, every tunnel lab over every VPC lab, every `ovs-kernel` tunnel lab over
+every `linux-vxlan` one, each of those with an interval)
 is derived from the labs whenever it is read: it is written into results.json and
 ignored when one is loaded. Save with `lab.documents.dump`, load with `load_results`
 (it also reads schema version 1, whose labs and figures version 2 only extends).
@@ -100,7 +101,7 @@ class BaselineRef(_Document):
 
 
 class RatioInterval(_Document):
-    """A tunnel/VPC ratio of medians and the interval around it (`lab.bench.stats.ratio_interval`)."""
+    """A ratio of two labs' medians and the interval around it (`lab.bench.stats.ratio_interval`)."""
 
     ratio: float
     low: float | None = None  # None: no interval (a value of the VPC lab is zero)
@@ -122,12 +123,26 @@ class TunnelVsVpc(_Document):
     paths: dict[str, dict[str, RatioInterval | None]]  # path -> metric -> ratio (None: no denominator)
 
 
+class OvsKernelVsVxlan(_Document):
+    """A tunnel lab on OVS's kernel datapath over one on kernel VXLAN: how well `linux-vxlan` stands in for it.
+
+    Where the openvswitch module is missing, `linux-vxlan` (the same `vxlan_sys_4789`
+    encapsulation) stands in for CCE's datapath; where it loads (the reference VM), this
+    ratio says how far apart the two are under the same machine or emulation.
+    """
+
+    ovs_kernel: str  # lab names
+    linux_vxlan: str
+    paths: dict[str, dict[str, RatioInterval | None]]  # path -> metric -> ratio (None: no denominator)
+
+
 class Ratios(_Document):
     """Medians over medians. A ratio is None where the denominator is zero or either side is missing."""
 
     baseline: BaselineRef | None = None
     vs_baseline: dict[str, RatioTable] = {}  # lab -> its medians over the baseline's
     tunnel_vs_vpc: list[TunnelVsVpc] = []  # every tunnel lab over every VPC lab, paths both measured
+    ovs_kernel_vs_linux_vxlan: list[OvsKernelVsVxlan] = []  # every such pair of tunnel labs, paths both measured
 
     def headline(self) -> TunnelVsVpc | None:
         return next((pair for pair in self.tunnel_vs_vpc if pair.headline), None)
@@ -216,13 +231,13 @@ def _with_interval(num: Metric, den: Metric) -> RatioInterval | None:
     return RatioInterval(ratio=ratio, low=low, high=high, method=method)
 
 
-def _pair(tunnel: LabResult, vpc: LabResult, headline: bool) -> TunnelVsVpc:
-    table = {
-        path: {k: _with_interval(m, vpc.paths[path][k]) for k, m in metrics.items() if k in vpc.paths[path]}
-        for path, metrics in tunnel.paths.items()
-        if path in vpc.paths
+def _paired(num: LabResult, den: LabResult) -> dict[str, dict[str, RatioInterval | None]]:
+    """num's medians over den's with intervals, on the paths and metrics both measured."""
+    return {
+        path: {k: _with_interval(m, den.paths[path][k]) for k, m in metrics.items() if k in den.paths[path]}
+        for path, metrics in num.paths.items()
+        if path in den.paths
     }
-    return TunnelVsVpc(tunnel=tunnel.name, vpc=vpc.name, headline=headline, paths=table)
 
 
 def headline_tunnel(tunnels: list[LabResult]) -> LabResult | None:
@@ -235,7 +250,8 @@ def headline_tunnel(tunnels: list[LabResult]) -> LabResult | None:
 
 
 def ratios(results: BenchResults) -> Ratios:
-    """Each lab's medians over the baseline's, and every tunnel lab's over every VPC lab's (with intervals)."""
+    """Each lab's medians over the baseline's; with intervals, every tunnel lab's over every VPC lab's and
+    every `ovs-kernel` tunnel lab's over every `linux-vxlan` one's."""
     base, bpath = results.baseline(), results.baseline_path()
     vs_baseline: dict[str, RatioTable] = {}
     if base and bpath:
@@ -246,9 +262,18 @@ def ratios(results: BenchResults) -> Ratios:
             }
     tunnels, vpcs = results.of_model("tunnel"), results.of_model("vpc")
     lead = headline_tunnel(tunnels)
-    pairs = [_pair(t, v, t is lead and v is vpcs[0]) for t in tunnels for v in vpcs]
+    pairs = [
+        TunnelVsVpc(tunnel=t.name, vpc=v.name, headline=t is lead and v is vpcs[0], paths=_paired(t, v))
+        for t in tunnels
+        for v in vpcs
+    ]
+    kernel = [lab for lab in tunnels if lab.datapath == "ovs-kernel"]
+    vxlan = [lab for lab in tunnels if lab.datapath == "linux-vxlan"]
     return Ratios(
         baseline=BaselineRef(lab=base.name, path=bpath) if base and bpath else None,
         vs_baseline=vs_baseline,
         tunnel_vs_vpc=pairs,
+        ovs_kernel_vs_linux_vxlan=[
+            OvsKernelVsVxlan(ovs_kernel=k.name, linux_vxlan=v.name, paths=_paired(k, v)) for k in kernel for v in vxlan
+        ],
     )

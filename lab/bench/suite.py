@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from lab.bench import cpu, iperf, latency
 from lab.bench.metrics import METRICS
-from lab.bench.paths import ServiceTarget, bench_service, paths
+from lab.bench.paths import ServiceTarget, bench_service, only, paths
 from lab.bench.results import BASELINE_MODEL, BASELINE_PATH, LabResult, Metric
 from lab.bench.settings import Settings
 from lab.bench.stats import percentile
@@ -139,9 +139,11 @@ def run_path(
     return {k: Metric.of(k, v) for k, v in values.items() if v}
 
 
-def run_suite(plan: Plan, settings: Settings, progress: Progress = quiet) -> LabResult:
-    """Every path of a running lab; a path that cannot be measured is skipped with the reason."""
-    found, skipped = paths(plan)
+def run_suite(
+    plan: Plan, settings: Settings, progress: Progress = quiet, only_paths: Collection[str] | None = None
+) -> LabResult:
+    """Every path of a running lab (or those in `only_paths`); a path not measured is skipped with the reason."""
+    found, skipped = only(*paths(plan), only_paths)
     target, _ = bench_service(plan)
     measured: dict[str, dict[str, Metric]] = {}
     for name, (client_ns, server_ns, server_ip) in found.items():

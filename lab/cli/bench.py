@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from lab import documents
+from lab.bench.paths import PATH_NAMES
 from lab.cli.console import err, need_root, out, progress
 from lab.errors import UsageError
 from lab.observe import status
@@ -18,6 +19,15 @@ def perf_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--repetitions", type=int, help="repetitions of each test (default 3; --quick: 1)")
     sp.add_argument("--streams", type=int, help="parallel TCP streams of the N-stream test (default 4)")
     sp.add_argument("--quick", action="store_true", help="short run for CI: a two-lab compare in under 2 minutes")
+    sp.add_argument(
+        "--path",
+        action="append",
+        dest="paths",
+        choices=PATH_NAMES,
+        metavar="PATH",
+        help=f"measure only this path of each lab (repeatable; default all: {', '.join(PATH_NAMES)}); "
+        "the baseline is always measured",
+    )
     sp.add_argument("--results", default="results", help="where results/<lab>-<time>/ goes (default ./results)")
     sp.add_argument("--json", action="store_true", help="the results document on stdout (schema in README)")
 
@@ -59,4 +69,4 @@ def run(a: argparse.Namespace) -> int:
 
     chosen = settings(a)
     plan = status.load_plan(status.pick_lab(a.name))
-    return show(a, *bench_lab(plan, chosen, Path(a.results), progress))
+    return show(a, *bench_lab(plan, chosen, Path(a.results), progress, a.paths))

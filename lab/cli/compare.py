@@ -47,4 +47,4 @@ def run(a: argparse.Namespace) -> int:
         if note:
             progress(note)
         runs += [Run(plan_for_up(s), name) for s, name in measured]
-    return show(a, *compare(runs, chosen, Path(a.results), progress))
+    return show(a, *compare(runs, chosen, Path(a.results), progress, a.paths))

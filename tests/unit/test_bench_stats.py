@@ -16,7 +16,7 @@ import pytest
 from lab.bench import suite
 from lab.bench.iperf import listening, tcp_figures, udp_figures
 from lab.bench.metrics import METRICS, SUMMARY
-from lab.bench.paths import bench_service, paths
+from lab.bench.paths import LEFT_OUT, bench_service, only, paths
 from lab.bench.results import Metric
 from lab.bench.settings import Settings
 from lab.bench.stats import percentile, summarize
@@ -355,6 +355,15 @@ def test_no_plain_pods_leaves_only_node_node() -> None:
     assert found == {"node-node": ("t-node-1", "t-node-3", plan.nodes[2].ip)}
     assert skipped["pod-ClusterIP"] == "node-1 has no plain pod to act as client (pods_per_node)"
     assert skipped["pod-pod across nodes"] == "node-1 or node-3 has no plain pod (pods_per_node)"
+
+
+def test_only_the_chosen_paths_are_measured_and_the_rest_are_left_out_with_the_reason() -> None:
+    found, skipped = paths(_plan(pods_per_node=1))  # pod-pod same node and pod-ClusterIP cannot be measured
+    kept, why = only(found, skipped, ["pod-pod across nodes", "pod-pod same node"])
+    assert kept == {"pod-pod across nodes": found["pod-pod across nodes"]}
+    assert why == {**skipped, "node-node": LEFT_OUT}  # a path that cannot be measured keeps its own reason
+    assert only(found, skipped, None) == (found, skipped)
+    assert only(found, skipped, []) == ({}, {**skipped, **dict.fromkeys(found, LEFT_OUT)})
 
 
 DEAD = 4_194_304 + 7  # above the kernel's largest pid_max: no such process can exist

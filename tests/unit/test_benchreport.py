@@ -236,6 +236,80 @@ def test_every_tunnel_vpc_pairing_and_the_kernel_datapath_leads(doc: BenchResult
     assert "the openvswitch kernel module does not load on this host" in markdown(doc, {})
 
 
+def kernel_vs_vxlan_doc() -> BenchResults:
+    """The reference VM's run: the tunnel topology on ovs-kernel and on linux-vxlan, two paths, no VPC lab."""
+    data = synthetic_doc()
+    data["command"] = "cce-lab compare /tmp/vmrovs.yaml /tmp/vmrvx.yaml --path 'pod-pod across nodes' --path node-node"
+    left_out = {"pod-pod same node": "left out: not among the --path given"}
+    node_node = metrics(10.0, 20.0, 500.0, 1.0, 0.04, 40.0, 1500)  # the underlay: the same in both labs
+    kernel = {
+        "name": "vmrovs",
+        "model": "tunnel",
+        "datapath": "ovs-kernel",
+        "mtu": 1450,
+        "paths": {"pod-pod across nodes": metrics(1.6, 4.0, 60.0, 5.0, 0.25, 160.0, 1450), "node-node": node_node},
+        "skipped": {**left_out, "pod-ClusterIP": "failed: iperf3 timed out"},
+    }
+    vxlan = {
+        "name": "vmrvx",
+        "model": "tunnel",
+        "datapath": "linux-vxlan",
+        "mtu": 1450,
+        "paths": {
+            "pod-pod across nodes": metrics(2.0, 4.0, 50.0, 5.0, 0.20, 200.0, 1450),
+            "pod-ClusterIP": metrics(1.0, 2.0, 50.0, 5.0, 0.20, 200.0, 1450),
+            "node-node": node_node,
+        },
+        "skipped": left_out,
+    }
+    data["labs"] = [data["labs"][0], kernel, vxlan]
+    return load(data)
+
+
+def test_ovs_kernel_over_linux_vxlan_per_path():
+    doc = kernel_vs_vxlan_doc()
+    r = ratios(doc)
+    assert r.tunnel_vs_vpc == [] and r.headline() is None
+    (pair,) = r.ovs_kernel_vs_linux_vxlan
+    assert (pair.ovs_kernel, pair.linux_vxlan) == ("vmrovs", "vmrvx")
+    assert set(pair.paths) == {"pod-pod across nodes", "node-node"}  # only paths both measured
+    tcp = pair.paths["pod-pod across nodes"]["tcp_1_gbps"]
+    assert tcp is not None and tcp.ratio == pytest.approx(0.8) and tcp.method == "bootstrap"  # 1.6 / 2
+    cost = pair.paths["pod-pod across nodes"]["tcp_1_cpu_s_per_gb"]
+    assert cost is not None and cost.ratio == pytest.approx(1.25)  # 8 / 1.6 over 8 / 2
+    same = pair.paths["node-node"]["tcp_1_gbps"]
+    assert same is not None and same.ratio == pytest.approx(1.0) and same.measurable is False
+    # ovs-userspace is neither side; a VPC lab beside them changes nothing here
+    with_vpc = synthetic_doc()
+    doc.labs.append(load(with_vpc).labs[2])
+    assert ratios(doc).ovs_kernel_vs_linux_vxlan == r.ovs_kernel_vs_linux_vxlan
+    assert ratios(load(synthetic_doc())).ovs_kernel_vs_linux_vxlan == []
+
+
+def test_ovs_kernel_linux_vxlan_table():
+    text = markdown(kernel_vs_vxlan_doc(), {})
+    assert "## Tunnel model / VPC model" not in text
+    section = _section(text, "## OVS kernel datapath / kernel VXLAN")
+    assert "### vmrovs (`ovs-kernel`) / vmrvx (`linux-vxlan`)" in section
+    assert "QEMU TCG" in section and "95 % bootstrap" in section
+    header, *rows = _table_rows(section)
+    assert header == ["path", "metric", "vmrovs (ovs-kernel)", "vmrvx (linux-vxlan)", "ratio", "interval", "verdict"]
+    tcp = next(r for r in rows if r[:2] == ["pod-pod across nodes", "TCP 1 stream ↑"])
+    assert tcp[2:5] == ["1.60 Gbit/s", "2.00 Gbit/s", "0.80 (-20 %)"] and tcp[-1] == "ovs-kernel worse"
+    rr = next(r for r in rows if r[:2] == ["pod-pod across nodes", "TCP RR p50 ↓"])
+    assert rr[4] == "0.80 (-20 %)" and rr[-1] == "ovs-kernel better"  # 160 / 200 µs: lower is better
+    retr = next(r for r in rows if r[:2] == ["pod-pod across nodes", "retr. 1 stream ↓"])
+    assert retr[-1] == "no measurable difference"  # 500 segments each
+    assert all(r[-1] == "no measurable difference" for r in rows if r[0] == "node-node")
+    assert text.index("## OVS kernel datapath") < text.index("## TCP throughput, 1 stream")
+    assert "pod-pod same node: left out: not among the --path given" in _section(text, "## Skipped")
+
+
+def test_the_ovs_kernel_linux_vxlan_report_matches_its_golden_file(golden):
+    doc = kernel_vs_vxlan_doc()
+    golden("bench/report-ovs-kernel-linux-vxlan.md", markdown(doc, {k: f"{k}.png" for k in doc.metric_order()}))
+
+
 def test_no_pair_without_both_models(doc: BenchResults):
     doc.labs = doc.labs[:2]  # baseline + tunnel: what `cce-lab bench` writes
     assert ratios(doc).tunnel_vs_vpc == [] and ratios(doc).headline() is None
@@ -497,3 +571,23 @@ def test_print_bench_medians_datapaths_and_skipped(doc: BenchResults):
     headline = next(ln for ln in text.splitlines() if ln.startswith("tunnel / VPC"))
     assert "pod-pod across nodes: tunnel (ovs-userspace) / vpc (routed)" in headline
     assert "TCP 1 stream 0.10 [0.08-0.12]" in headline  # 2 / 20
+
+
+def test_print_bench_ovs_kernel_linux_vxlan_table():
+    from rich.console import Console
+
+    from lab.report.bench import print_bench
+
+    console = Console(record=True, width=140, color_system=None)
+    print_bench(console, kernel_vs_vxlan_doc())
+    text = console.export_text()
+    assert "ovs-kernel / linux-vxlan: vmrovs / vmrvx (medians)" in text
+    assert "95 % interval" in text
+    tcp = next(ln for ln in text.splitlines() if "pod-pod across nodes" in ln and "TCP 1 stream" in ln)
+    assert "1.60 Gbit/s" in tcp and "2.00 Gbit/s" in tcp and "0.80" in tcp and "0.65-0.98" in tcp
+    assert "ovs-kernel worse" in tcp
+    assert all(len(ln) <= 140 for ln in text.splitlines())  # one line per row in a log (the CLI's 140 columns)
+    assert sum("no measurable difference" in ln for ln in text.splitlines()) == 3 + 7  # across nodes, node-node
+    assert not any(ln.startswith("tunnel / VPC") for ln in text.splitlines())
+    # a failed path is shown; what --path left out is no news on the console
+    assert "pod-Cluste" in text and "timed out" in text and "left out" not in text

@@ -90,3 +90,17 @@ def test_down_of_an_empty_name_is_refused() -> None:
     res = cce("down", "")
     assert res.returncode == 2
     assert "empty" in res.stderr
+
+
+def test_perf_runs_take_known_paths_only() -> None:
+    import argparse
+
+    from lab.cli.bench import perf_args
+
+    sp = argparse.ArgumentParser()
+    perf_args(sp)
+    a = sp.parse_args(["--path", "pod-pod across nodes", "--path", "node-node"])
+    assert a.paths == ["pod-pod across nodes", "node-node"]
+    assert sp.parse_args([]).paths is None  # every path
+    res = cce("compare", "topologies/tunnel.yaml", "--path", "pod-pod")
+    assert res.returncode == 2 and "invalid choice: 'pod-pod'" in res.stderr

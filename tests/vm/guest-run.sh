@@ -3,7 +3,9 @@
 # same playbook as `make setup`, then builds the tunnel model on the OVS *kernel*
 # datapath, the VPC model and the NetworkPolicy topology (kernel datapath), each checked, and
 # the two models again with kube-proxy in IPVS mode (this guest's kernel has IPVS; the CI
-# host's has not). Exit code = result; log on the share.
+# host's has not), and a short `compare` of the tunnel model on ovs-kernel against linux-vxlan
+# (the stand-in where the OVS module is missing): its ratios per metric are the figure, its
+# report goes to the share (out/vm-ratio). Exit code = result; log on the share.
 set -u
 T0=$(date +%s%3N)
 stage() { local ms=$(( $(date +%s%3N) - T0 )); printf '== STAGE %-34s %6d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000)); }
@@ -72,5 +74,33 @@ ipvs /tmp/tunnel-ovs-kernel.yaml tunipvs > /tmp/tunnel-ipvs.yaml
 ipvs topologies/vpc.yaml vpcipvs > /tmp/vpc-ipvs.yaml
 run_topology /tmp/tunnel-ipvs.yaml tunipvs
 run_topology /tmp/vpc-ipvs.yaml vpcipvs
+# The proxy, validated: the same tunnel topology on the OVS kernel datapath and on linux-vxlan, one
+# compare, pod -> pod across nodes only (the path VXLAN carries; under TCG a path takes minutes). The
+# ratio is reported, never judged: only a failed compare or a datapath other than the pinned one fails.
+ratio_compare() {
+    local out=/share/out/vm-ratio results=/tmp/vm-ratio rc
+    sed -e 's/^name: .*/name: vmrovs/' -e 's/^datapath: .*/datapath: ovs-kernel/' topologies/tunnel.yaml > /tmp/vmrovs.yaml
+    sed -e 's/^name: .*/name: vmrvx/' -e 's/^datapath: .*/datapath: linux-vxlan/' topologies/tunnel.yaml > /tmp/vmrvx.yaml
+    rm -rf "$results" "$out"
+    .venv/bin/cce-lab compare /tmp/vmrovs.yaml /tmp/vmrvx.yaml --duration 2 --repetitions 3 \
+        --path "pod-pod across nodes" --results "$results"; rc=$?
+    stage "compare ovs-kernel / linux-vxlan (rc=$rc)"
+    [ $rc -eq 0 ] || { echo "RATIO compare failed (rc=$rc)"; RC=1; return; }
+    mkdir -p "$out" && cp -a "$results"/*/. "$out"/ || { echo "RATIO no report in $results"; RC=1; return; }
+    # each lab on the datapath it was pinned to (the plan's, as `status --json` gives it), where the module loads
+    .venv/bin/python - "$out/results.json" <<'PY' || { echo "RATIO datapaths differ from the pinned ones"; RC=1; }
+import json, sys
+doc = json.load(open(sys.argv[1]))
+want = {"baseline": "veth", "vmrovs": "ovs-kernel", "vmrvx": "linux-vxlan"}
+got = {lab["name"]: lab["datapath"] for lab in doc["labs"]}
+pairs = doc["ratios"]["ovs_kernel_vs_linux_vxlan"]
+ok = got == want and doc["environment"]["ovs_kernel_module"] is True
+ok = ok and [(p["ovs_kernel"], p["linux_vxlan"]) for p in pairs] == [("vmrovs", "vmrvx")]
+ok = ok and all("pod-pod across nodes" in lab["paths"] for lab in doc["labs"][1:])
+print("RATIO labs", got, "ovs module:", doc["environment"]["ovs_kernel_module"], "pairs:", len(pairs))
+sys.exit(0 if ok else 1)
+PY
+}
+ratio_compare
 echo "RESULT RC=$RC"
 exit $RC

@@ -2,11 +2,13 @@
 # make vm-test: the reference VM test. Builds (and caches) a Debian image (trixie, Debian 13,
 # by default; VM_SUITE=bookworm for Debian 12) from Debian's packages, boots it under QEMU
 # (KVM where it works, else TCG), and inside it provisions the lab with playbooks/site.yml and
-# runs the tunnel model on the OVS kernel datapath and the VPC model, each with `cce-lab check`.
-# Exit code = the guest's result.
+# runs the tunnel model on the OVS kernel datapath and the VPC model, each with `cce-lab check`,
+# then a short `cce-lab compare` of the tunnel model on ovs-kernel against linux-vxlan, whose report
+# (results.json, report.md, charts) lands in benchmarks/results/vm-ratio/ and whose ratio table is
+# printed. Exit code = the guest's result.
 #
 #   CCE_VM_CACHE  image and wheel cache (default /var/cache/cce-lab-vm)
-#   CCE_VM_TIMEOUT seconds before the VM is stopped (default 1800)
+#   CCE_VM_TIMEOUT seconds before the VM is stopped (default 2700)
 #   CCE_VM_ACCEL  kvm or tcg (default tcg)
 #   VM_SUITE      the guest's Debian release: trixie (default) or bookworm
 #   CCE_VM_MIRROR the Debian mirror debootstrap and the guest's apt use (default deb.debian.org)
@@ -14,7 +16,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$REPO/tests/vm"
 CACHE=${CCE_VM_CACHE:-/var/cache/cce-lab-vm}
-TIMEOUT=${CCE_VM_TIMEOUT:-1800}
+TIMEOUT=${CCE_VM_TIMEOUT:-2700}
 PKGS=linux-image-amd64,systemd-sysv,udev,kmod,procps,iproute2,iptables,nftables,ipset,ipvsadm,conntrack,tcpdump,ethtool,iputils-ping,iperf3,libiperf0,bridge-utils,mininet,python3-venv,python3-pip,python3-apt,openvswitch-switch,openvswitch-common,nginx,graphviz,fonts-dejavu-core,ca-certificates,make
 SUITE=${VM_SUITE:-trixie}
 MIRROR=${CCE_VM_MIRROR:-http://deb.debian.org/debian}
@@ -94,8 +96,14 @@ QEMU_PID=""
 stage "VM powered off"
 
 echo "---- guest log (stages)"
-grep -E '^== STAGE|RESULT|no kernel VXLAN|not ovs-kernel|passed, [0-9]+ failed|system@|port [0-9]+: vxlan' "$WORK/share/out/guest.log" || tail -40 "$WORK/serial.log"
+grep -E '^== STAGE|RESULT|RATIO|no kernel VXLAN|not ovs-kernel|passed, [0-9]+ failed|system@|port [0-9]+: vxlan' "$WORK/share/out/guest.log" || tail -40 "$WORK/serial.log"
 rc=$(cat "$WORK/share/out/rc" 2>/dev/null || echo 99)
 cp "$WORK/share/out/guest.log" "$REPO/vm-test.log" 2>/dev/null || true
+RATIO="$REPO/benchmarks/results/vm-ratio"
+if [ -f "$WORK/share/out/vm-ratio/report.md" ]; then
+    rm -rf "$RATIO" && mkdir -p "$RATIO" && cp -a "$WORK/share/out/vm-ratio/." "$RATIO/"
+    echo "---- ovs-kernel / linux-vxlan under the same emulation (${RATIO#"$REPO"/}/report.md)"
+    awk '/^## OVS kernel datapath/ {on = 1; next} on && /^## / {exit} on && /^[|#]/' "$RATIO/report.md"
+fi
 echo "vm-test: guest exit code $rc (full log: vm-test.log), $(( $(date +%s) - t0 )) s in all"
 exit "$rc"
