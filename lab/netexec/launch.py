@@ -21,7 +21,7 @@ def log_stderr_to(log: Path | None) -> None:
         os.close(fd)
 
 
-def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 10.0, module: str = "lab.netexec") -> int:
+def start(config_path: Path, pidfile: Path, log: Path, timeout: float = 30.0, module: str = "lab.netexec") -> int:
     """Start the server detached and return its PID once every socket listens.
 
     The caller journals `pidfile` before this and ends the server with
