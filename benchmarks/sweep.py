@@ -381,9 +381,10 @@ def _mininet_run(n: int, p: int, limit: float) -> dict:
         )
     if timed_out:
         return {"stopped_at_s": elapsed, "limit_s": limit, **removed}
-    if code != 0 or not lines:
-        tail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise BenchError(f"Mininet child {n}x{p} failed (exit {code}); nothing timed:\n{tail}")
+    if code != 0 or not lines:  # it cleaned up (checked above): a row that says why, larger points not tried
+        tail = stderr.strip().splitlines()[-15:]
+        _log(f"  Mininet child {n}x{p} failed (exit {code}):\n" + "\n".join(tail))
+        return {"failed_after_s": elapsed, "error": tail[-1] if tail else f"exit {code}"}
     result["peak_rss_kib"] = usage.ru_maxrss
     return result
 
@@ -626,7 +627,7 @@ def _sweep(points: list[tuple[int, int]], runs: int, limit: float) -> list[dict]
         )
         row = {"point": point, "nodes": n, "pods_per_node": p, "tool": "Mininet", "hosts": hosts, "namespaces": hosts}
         if mininet_dropped_at:
-            row["dropped"] = f"not tried: {mininet_dropped_at} was already stopped at the {limit:.0f} s limit"
+            row["dropped"] = f"not tried: {mininet_dropped_at} already did not finish"
             _log(f"Mininet {point}: skipped ({row['dropped']})")
             results.append(row)
             continue
@@ -634,6 +635,12 @@ def _sweep(points: list[tuple[int, int]], runs: int, limit: float) -> list[dict]
         for k in range(runs):
             _log(f"Mininet {point} run {k + 1}/{runs} ...")
             s = _mininet_run(n, p, limit)
+            if "failed_after_s" in s:
+                mininet_dropped_at = point
+                row["dropped"] = f"failed after {s['failed_after_s']:.0f} s: {s['error']}"
+                row["failed"] = s
+                _log(f"  Mininet {point} {row['dropped']}; nothing is left")
+                break
             if "stopped_at_s" in s:
                 mininet_dropped_at = point
                 row["dropped"] = f"stopped at {s['stopped_at_s']:.0f} s (limit {limit:.0f} s)"
