@@ -1,6 +1,6 @@
 """Sweep `cce-lab up`/`down` wall time and peak memory over node and pod count, with Mininet as the reference.
 
-    .venv/bin/python benchmarks/sweep.py [--points 5x4,10x10] [--quick] [--runs 2]
+    .venv/bin/python benchmarks/sweep.py [--points 5x4,10x10] [--quick] [--runs 2] [--mininet-limit 300]
 
 For every point NODESxPODS (pods per node) and every run:
 
@@ -15,6 +15,13 @@ For every point NODESxPODS (pods per node) and every run:
   (`mn -c`) is never used: net.stop() removes what the run made, and after each run the root
   namespace is checked for interfaces named like its switches and hosts and /proc for processes
   the run started; anything left stops the benchmark.
+  A Mininet run that goes past --mininet-limit seconds (build + start + stop, default 300) is
+  stopped: the child is killed by its PID (a half-built Mininet cannot be trusted to tear itself
+  down in bounded time), then exactly what that run made is removed: the processes that carry the
+  run's tag in their environment (its host and switch shells, by PID; their unnamed namespaces
+  and the veth ends in them go with them) and the root-namespace interfaces with Mininet's names
+  that were not there before the run (`ip link del`, by name). The row then says "stopped at N s
+  (limit)", and larger points are not tried for Mininet.
   Unlike cce-lab, Mininet puts its bridges and the switch ends of its veth pairs in the ROOT
   namespace while it runs. Its fixLimits() system-wide sysctls are skipped (they would outlive the
   run and change a shared machine); its per-process rlimits are applied.
@@ -46,7 +53,7 @@ CLI = [sys.executable, "-m", "lab.cli"]
 LAB = "sweep"
 DEFAULT_POINTS = "5x4,10x10,25x20,50x20"
 QUICK_POINTS = "5x4,10x10"
-MININET_LIMIT_S = 600.0  # one Mininet run (build + start + stop) longer than this drops the point
+MININET_LIMIT_S = 300.0  # default --mininet-limit: a Mininet run (build + start + stop) longer than this is stopped
 RUN_TAG = "CCE_LAB_SWEEP_MININET_RUN"  # in the environment of every process a Mininet run starts
 MININET_LINK = re.compile(r"^(?:[sh]\d+(?:-eth\d+)?|c0)$")  # s0, s1-eth3, h12, h12-eth0, c0
 TOOLS = ("cce-lab", "Mininet")
@@ -176,8 +183,8 @@ def _measured(
                     break
                 if time.perf_counter() - t0 > timeout:
                     timed_out = True
-                    _log(f"  over {timeout:.0f} s: stopping process {proc.pid} (it tears down what it built)")
-                    os.kill(proc.pid, signal.SIGTERM)
+                    _log(f"  over {timeout:.0f} s: killing process {proc.pid}; the caller removes what it made")
+                    os.kill(proc.pid, signal.SIGKILL)
                     status, usage = _reap(proc.pid)
                     break
                 time.sleep(0.2)
@@ -311,8 +318,28 @@ def _mininet_child(n: int, p: int) -> int:
     return 0
 
 
-def _mininet_run(n: int, p: int) -> dict | None:
-    """One Mininet run in a child; None when it overran MININET_LIMIT_S."""
+def _remove_run(tag: str, before: set[str]) -> dict:
+    """After a killed Mininet child: remove exactly what its run made. Its processes (tagged in their
+    environment; killed by PID until none is left: each held an unnamed namespace with its veth ends),
+    then the root-namespace interfaces with Mininet's names that were not there before the run."""
+    t0 = time.perf_counter()
+    killed: set[int] = set()
+    deadline = time.monotonic() + 30
+    while (pids := _tagged(tag)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.2)
+    links = sorted(name for name in _root_links() - before if MININET_LINK.match(name))
+    if links:  # -force: a veth end may vanish on its own while its peer's namespace is freed
+        batch = "".join(f"link del {name}\n" for name in links)
+        subprocess.run(["ip", "-force", "-batch", "-"], input=batch, text=True, capture_output=True)
+    return {"processes_killed": len(killed), "links_deleted": len(links), "removal_s": time.perf_counter() - t0}
+
+
+def _mininet_run(n: int, p: int, limit: float) -> dict:
+    """One Mininet run in a child; past `limit` s it is stopped and {"stopped_at_s": ...} comes back."""
     before = _root_links()
     clash = sorted(name for name in before if MININET_LINK.match(name))
     if clash:
@@ -322,7 +349,7 @@ def _mininet_run(n: int, p: int) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--mininet-child", str(n), str(p)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            _, code, usage, timed_out = _measured(cmd, stdout=out, stderr=err, env=env, timeout=MININET_LIMIT_S)
+            elapsed, code, usage, timed_out = _measured(cmd, stdout=out, stderr=err, env=env, timeout=limit)
         except KeyboardInterrupt:  # the child has stopped its network and exited: say whether it left anything
             links = sorted(name for name in _root_links() if MININET_LINK.match(name) or name not in before)
             procs = [f"{pid} {_cmdline(pid)}" for pid in _tagged(tag)]
@@ -334,6 +361,12 @@ def _mininet_run(n: int, p: int) -> dict | None:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    removed = _remove_run(tag, before) if timed_out else {}
+    if timed_out:
+        _log(
+            f"  removed what the run made: {removed['processes_killed']} processes (by PID), "
+            f"{removed['links_deleted']} root-namespace interfaces, in {removed['removal_s']:.1f} s"
+        )
     deadline = time.monotonic() + 10
     while (procs := _tagged(tag)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -347,10 +380,11 @@ def _mininet_run(n: int, p: int) -> dict | None:
             f"{links[:20] or 'none'}, processes {left[:20] or 'none'}. Stopping; nothing was cleaned up by this script."
         )
     if timed_out:
-        return None
-    if code != 0 or not lines:
-        tail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise BenchError(f"Mininet child {n}x{p} failed (exit {code}); nothing timed:\n{tail}")
+        return {"stopped_at_s": elapsed, "limit_s": limit, **removed}
+    if code != 0 or not lines:  # it cleaned up (checked above): a row that says why, larger points not tried
+        tail = stderr.strip().splitlines()[-15:]
+        _log(f"  Mininet child {n}x{p} failed (exit {code}):\n" + "\n".join(tail))
+        return {"failed_after_s": elapsed, "error": tail[-1] if tail else f"exit {code}"}
     result["peak_rss_kib"] = usage.ru_maxrss
     return result
 
@@ -410,7 +444,7 @@ def _table(doc: dict) -> str:
     ]
     for r in doc["results"]:
         if r.get("dropped"):
-            rows.append(f"| {r['point']} | {r['hosts']} | {r['tool']} | dropped: {r['dropped']} | | |")
+            rows.append(f"| {r['point']} | {r['hosts']} | {r['tool']} | {r['dropped']} | | |")
             continue
         rows.append(
             f"| {r['point']} | {r['hosts']} | {r['tool']} | {_fmt(r['up_s'])} | {_fmt(r['down_s'])} "
@@ -516,7 +550,7 @@ def _chart(doc: dict, path: Path) -> None:
                     ax.text(
                         r["hosts"],
                         0.5,
-                        f"{tool}\ndropped",
+                        f"{tool}\nstopped (limit)",
                         transform=ax.get_xaxis_transform(),
                         rotation=90,
                         ha="right",
@@ -564,7 +598,7 @@ def _chart(doc: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _sweep(points: list[tuple[int, int]], runs: int) -> list[dict]:
+def _sweep(points: list[tuple[int, int]], runs: int, limit: float) -> list[dict]:
     results = []
     mininet_dropped_at = None
     for n, p in points:
@@ -593,18 +627,25 @@ def _sweep(points: list[tuple[int, int]], runs: int) -> list[dict]:
         )
         row = {"point": point, "nodes": n, "pods_per_node": p, "tool": "Mininet", "hosts": hosts, "namespaces": hosts}
         if mininet_dropped_at:
-            row["dropped"] = f"a smaller point ({mininet_dropped_at}) already overran {MININET_LIMIT_S:.0f} s"
+            row["dropped"] = f"not tried: {mininet_dropped_at} already did not finish"
             _log(f"Mininet {point}: skipped ({row['dropped']})")
             results.append(row)
             continue
         samples = []
         for k in range(runs):
             _log(f"Mininet {point} run {k + 1}/{runs} ...")
-            s = _mininet_run(n, p)
-            if s is None:
+            s = _mininet_run(n, p, limit)
+            if "failed_after_s" in s:
                 mininet_dropped_at = point
-                row["dropped"] = f"one run overran {MININET_LIMIT_S:.0f} s"
-                _log(f"  Mininet {point} dropped: {row['dropped']} (the run's network was stopped and checked)")
+                row["dropped"] = f"failed after {s['failed_after_s']:.0f} s: {s['error']}"
+                row["failed"] = s
+                _log(f"  Mininet {point} {row['dropped']}; nothing is left")
+                break
+            if "stopped_at_s" in s:
+                mininet_dropped_at = point
+                row["dropped"] = f"stopped at {s['stopped_at_s']:.0f} s (limit {limit:.0f} s)"
+                row["stopped"] = s
+                _log(f"  Mininet {point} {row['dropped']}; what it made was removed and nothing is left")
                 break
             _log(
                 f"  up {s['up_s']:.2f} s (build {s['build_s']:.2f} + start {s['start_s']:.2f}), "
@@ -631,6 +672,12 @@ def main() -> int:
     ap.add_argument("--points", type=_parse_points, help=f"NxP,... nodes x pods per node (default {DEFAULT_POINTS})")
     ap.add_argument("--quick", action="store_true", help=f"only {QUICK_POINTS}")
     ap.add_argument("--runs", type=int, default=2, help="runs per point and tool (default 2)")
+    ap.add_argument(
+        "--mininet-limit",
+        type=float,
+        default=MININET_LIMIT_S,
+        help=f"seconds a Mininet run may take before it is stopped (default {MININET_LIMIT_S:.0f})",
+    )
     ap.add_argument("--mininet-child", nargs=2, type=int, metavar=("N", "P"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mininet_child:
@@ -649,7 +696,7 @@ def main() -> int:
     links_before, netns_before = _root_links(), _netns()
     t0 = time.perf_counter()
     try:
-        results = _sweep(points, args.runs)
+        results = _sweep(points, args.runs, args.mininet_limit)
     except BenchError as exc:
         _log(f"sweep stopped: {exc}")
         return 1
@@ -665,6 +712,7 @@ def main() -> int:
     doc = {
         "environment": env,
         "runs": args.runs,
+        "mininet_limit_s": args.mininet_limit,
         "sweep_wall_s": wall,
         "root_ns_unchanged": links_before == links_after and netns_before == netns_after,
         "mininet_notes": [

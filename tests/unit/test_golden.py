@@ -34,6 +34,7 @@ TOPOLOGIES = {
     "vpc": ("topologies/vpc.yaml", {}),
     "scale": ("topologies/scale.py", {"nodes": "4", "pods": "3"}),
     "services": ("topologies/services.py", {"services": "4", "endpoints": "2"}),
+    "servicemix": ("topologies/servicemix.py", {"nodes": "2", "workloads": "2", "replicas": "2", "per_workload": "10"}),
     "netpol": ("topologies/netpol.yaml", {}),
 }
 ERRORS = sorted((GOLDEN / "errors").glob("*.yaml"))
