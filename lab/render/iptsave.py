@@ -8,11 +8,8 @@ exactly those rewrites to a batch and drops what only iptables-save adds (its
 comments, built-in policies, counters), so a batch and the kernel's copy of it
 compare line by line. `resync` turns a batch into what a re-sync sends a node that
 already holds an earlier one: a built-in chain's jump is not appended a second time
-(kube-proxy ensures each of them once), a chain the node already holds rule for rule
-is left out (kube-proxy's MinimizeIPTablesRestore: iptables-nft takes about 7 s to
-restore the 45,000 lines of 1,000 Services x 10 endpoints, so a re-sync sends only the
-chains that changed), and the per-Service chains nothing uses any more are deleted, as
-kube-proxy's own resync deletes them.
+(kube-proxy ensures each of them once), and the per-Service chains nothing uses any
+more are deleted, as kube-proxy's own resync deletes them.
 Pure: text in, text out.
 """
 
@@ -33,24 +30,23 @@ def _kernel_probability(m: re.Match[str]) -> str:
 
 
 def _rule(line: str) -> str:
-    return _PROBABILITY.sub(_kernel_probability, line) if "--probability" in line else line
+    return _PROBABILITY.sub(_kernel_probability, line)
 
 
-def _tables(text: str) -> dict[str, tuple[dict[str, None], dict[str, list[str]]]]:
-    """table -> (user chains declared, in order: a dict, since a list's `in` made this quadratic in the
-    chains, 1.6 s for 11,000; chain -> rules), sections of one table merged in order."""
-    tables: dict[str, tuple[dict[str, None], dict[str, list[str]]]] = {}
+def _tables(text: str) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
+    """table -> (user chains declared, chain -> rules), sections of one table merged in order."""
+    tables: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
     current = ""
     for line in text.splitlines():
         if not line or line.startswith("#") or line == "COMMIT":
             continue
         if line.startswith("*"):
             current = line[1:]
-            tables.setdefault(current, ({}, {}))
+            tables.setdefault(current, ([], {}))
         elif line.startswith(":"):
             chain = line[1:].split(" ", 1)[0]
-            if chain not in BUILTIN.get(current, ()):
-                tables[current][0].setdefault(chain)
+            if chain not in BUILTIN.get(current, ()) and chain not in tables[current][0]:
+                tables[current][0].append(chain)
         elif line.startswith("-A "):
             chain = line.split(" ", 2)[1]
             tables[current][1].setdefault(chain, []).append(_rule(line))
@@ -69,37 +65,19 @@ def save_form(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _chain_of(line: str) -> str:
-    """The chain a `:CHAIN` declaration or an `-A CHAIN` rule is about ("" for other lines)."""
-    if line.startswith(":"):
-        return line[1:].split(" ", 1)[0]
-    if line.startswith("-A "):
-        return line.split(" ", 2)[1]
-    return ""
-
-
 def resync(batch: str, saved: str) -> str:
-    """`batch` for a node whose iptables-save is `saved`: no second copy of a built-in chain's rule, no chain
-    the node holds with the same rules, and a `-X` for each per-Service chain the node holds that the batch no
-    longer declares."""
+    """`batch` for a node whose iptables-save is `saved`: no second copy of a built-in chain's rule, and a
+    `-X` for each per-Service chain the node holds that the batch no longer declares."""
     old = _tables(saved)
     present = {(t, r) for t, (_, rules) in old.items() for c in BUILTIN.get(t, ()) for r in rules.get(c, [])}
     new = _tables(batch)
-    same = {
-        (t, c)
-        for t, (declared, rules) in new.items()
-        for c in declared
-        if t in old and c in old[t][0] and old[t][1].get(c, []) == rules.get(c, [])
-    }
     out, table = [], ""
     for line in batch.splitlines():
         if line.startswith("*"):
             table = line[1:]
-        elif (table, _chain_of(line)) in same:
-            continue
         elif line == "COMMIT":
             kept = set(new[table][0])
-            stale = sorted(c for c in old.get(table, ({}, {}))[0] if _SERVICE_CHAIN.match(c) and c not in kept)
+            stale = sorted(c for c in old.get(table, ([], {}))[0] if _SERVICE_CHAIN.match(c) and c not in kept)
             out += [*(f":{c} - [0:0]" for c in stale), *(f"-X {c}" for c in stale)]  # flushed, then deleted
         elif line.startswith("-A ") and (table, _rule(line)) in present:
             continue

@@ -166,23 +166,6 @@ def test_resync_leaves_out_the_jumps_a_node_holds_and_deletes_chains_gone() -> N
     assert not any(f"-X {kubeproxy.svc_chain(svc)}" in line for line in stale.splitlines())
 
 
-def test_resync_sends_only_the_chains_that_changed() -> None:
-    plan = _plan({"name": "web", "selector": {"app": "web"}, "port": 80})
-    node = plan.nodes[0]
-    batch = nodenet.ruleset(plan, node)
-    again = iptsave.resync(batch, iptsave.save_form(batch))
-    assert not [line for line in again.splitlines() if line.startswith((":", "-A "))]
-    svc = plan.services[0]
-    chain = kubeproxy.svc_chain(svc)
-    held = batch.replace(f"-A {chain} ", f"-A {chain} -m comment --comment old ", 1)  # the node's copy differs
-    changed = iptsave.resync(batch, iptsave.save_form(held))
-    declared = [line.split(" ", 1)[0] for line in changed.splitlines() if line.startswith(":")]
-    assert declared == [f":{chain}"]
-    assert [line for line in changed.splitlines() if line.startswith("-A ")] == [
-        line for line in batch.splitlines() if line.startswith(f"-A {chain} ")
-    ]
-
-
 # ------------------------------------------------------------------ IPVS mode
 
 
