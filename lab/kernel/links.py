@@ -7,6 +7,9 @@ the benchmark's baseline pair alike.
 
 from __future__ import annotations
 
+import fcntl
+import socket
+import struct
 from collections.abc import Sequence
 
 from pyroute2 import IPRoute
@@ -15,6 +18,7 @@ from pyroute2.ethtool import Ethtool
 from lab.kernel import netns
 
 SCOPE_LINK = 253  # rtnetlink route scope "link"
+SIOCGIFMTU = 0x8921
 
 
 def link_index(ipr: IPRoute, ifname: str) -> int:
@@ -75,3 +79,13 @@ def tx_checksum_off(ns: str, ifnames: Sequence[str]) -> None:
             tool.set_features(ifname, features)
     finally:
         tool.close()
+
+
+def mtu(ns: str, ifname: str) -> int:
+    """The MTU of `ifname` inside `ns`, by one ioctl on a socket made there: a check reads thousands of pods'
+    links, and a netlink session per pod costs ~25 ms in pyroute2 against microseconds here."""
+    with netns.inside(ns):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock:
+        ifreq = fcntl.ioctl(sock, SIOCGIFMTU, struct.pack("16si12x", ifname.encode(), 0))
+    return int(struct.unpack("16si12x", ifreq)[1])

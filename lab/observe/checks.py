@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lab.apply import surroundings
 from lab.errors import LabError
-from lab.kernel import netns
+from lab.kernel import links
 from lab.observe import access, capture, elbhealth, netpol, probe, verdicts
 from lab.observe import ping as pings
 from lab.observe.parallel import parallel
@@ -95,6 +95,9 @@ def _core(plan: Plan) -> Iterator[CheckResult]:
 
 
 POD_PROBES_PER_NODE = 4
+# The one-byte-over ping waits out its 1 s timeout even after the kernel refused it: sleeping `ping`
+# processes, so many at a time.
+MTU_WORKERS = 64
 
 
 def _client_for(plan: Plan, node: Node) -> Pod | None:
@@ -133,11 +136,6 @@ def _node_coverage(plan: Plan, node: Node) -> CheckResult:
     return CheckResult(scenario, REACHABLE, actual, detail, source=client.ip)
 
 
-def _link_mtu(ns: str) -> int:
-    with netns.iproute(ns) as ipr:
-        return int(ipr.link("get", ifname="eth0")[0].get_attr("IFLA_MTU"))
-
-
 def _node_mtu(plan: Plan, node: Node) -> CheckResult | None:
     """The pods' link MTU is the plan's, and the largest DF packet crosses to a pod on the next node, no more."""
     pods = plan.pods_on(node.name)
@@ -147,12 +145,12 @@ def _node_mtu(plan: Plan, node: Node) -> CheckResult | None:
     src, dst = pods[0], others[0]
     payload = plan.pod_mtu - 28  # IPv4 20 + ICMP 8
     try:
-        links = {p.name: _link_mtu(p.netns) for p in pods}
+        mtus = {p.name: links.mtu(p.netns, "eth0") for p in pods}
     except OSError as exc:
         return CheckResult(f"pod MTU on {node.name}", str(plan.pod_mtu), "probe error", str(exc))
     fits = pings.ping(src.netns, dst.ip, size=payload, dont_fragment=True)
     over = pings.ping(src.netns, dst.ip, size=payload + 1, dont_fragment=True)
-    actual, detail = verdicts.mtu(fits.ok, over.ok, over.reason, links, plan.pod_mtu)
+    actual, detail = verdicts.mtu(fits.ok, over.ok, over.reason, mtus, plan.pod_mtu)
     return CheckResult(f"pod MTU on {node.name}: {src.name} -> {dst.name}", str(plan.pod_mtu), actual, detail)
 
 
@@ -194,7 +192,7 @@ def run_checks(plan: Plan, progress: Progress = quiet) -> CheckReport:
     progress(f"every node and pod ({len(plan.nodes)} nodes, {len(plan.pods)} pods)")
     results += parallel(plan.nodes, lambda n: _node_coverage(plan, n))
     progress("pod MTU on every node")
-    results += [r for r in parallel(plan.nodes, lambda n: _node_mtu(plan, n)) if r]
+    results += [r for r in parallel(plan.nodes, lambda n: _node_mtu(plan, n), workers=MTU_WORKERS) if r]
     results.extend(_encapsulation(plan))
     results.extend(_security_group(plan))
     results.extend(access.run(plan, progress))

@@ -50,7 +50,7 @@ def ping(
     if dont_fragment:
         argv += ["-M", "do"]
     wait = count * (interval or 1.0) + timeout + 5
-    res = procs.run(ns, [*argv, dst], check=False, timeout=wait)
+    res = procs.run(ns, [*argv, dst], check=False, timeout=wait, mounts=False)  # ping reads no /sys
     result = parse(res.stdout + "\n" + res.stderr)
     if not result.ok and not result.reason:
         result.reason = f"no reply within {timeout:g} s"
