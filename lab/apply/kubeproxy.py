@@ -36,8 +36,8 @@ def program(plan: Plan, node: Node, *, fresh: bool) -> None:
         _ipvs(plan, node, fresh)
     text = nodenet.ruleset(plan, node)
     if not fresh:
-        text = iptsave.resync(text, procs.run(node.netns, ["iptables-save"], mounts=False).stdout)
-    procs.run(node.netns, ["iptables-restore", "--noflush"], input=text, mounts=False)
+        text = iptsave.resync(text, procs.run(node.netns, [plan.iptables_tool("save")], mounts=False).stdout)
+    procs.run(node.netns, [plan.iptables_tool("restore"), "--noflush"], input=text, mounts=False)
 
 
 def _ipvs(plan: Plan, node: Node, fresh: bool) -> None:

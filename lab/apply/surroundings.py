@@ -26,8 +26,8 @@ from lab.render import nodenet
 EIP_TABLE = 100  # VPC router: hosts with an EIP leave through the Internet uplink
 
 
-def _iptables(ns: str, text: str) -> None:
-    procs.run(ns, ["iptables-restore", "--noflush"], input=text, mounts=False)
+def _iptables(plan: Plan, ns: str, text: str) -> None:
+    procs.run(ns, [plan.iptables_tool("restore"), "--noflush"], input=text, mounts=False)
 
 
 def _local_eips(ns: str, eips: list[str]) -> None:
@@ -74,7 +74,7 @@ def _vpc_router(plan: Plan) -> None:
             for private in bound:
                 ipr.rule("add", src=private, src_len=32, table=EIP_TABLE, priority=100)
         _local_eips(router.netns, list(bound.values()))
-        _iptables(router.netns, rules.vpc_router_nat(plan))
+        _iptables(plan, router.netns, rules.vpc_router_nat(plan))
     peer = plan.host("peer-host")
     if peer:
         prefix = IPv4Network(edge.peer_cidr).prefixlen
@@ -129,13 +129,13 @@ def _nat_gateway(plan: Plan) -> None:
         ipr.route("add", dst=plan.container_cidr, type="unreachable")
     configure(natgw.netns, "uplink", NAT_UPLINK[0], 30, routes=[("0.0.0.0/0", NAT_UPLINK[1])])
     _local_eips(natgw.netns, [natgw.eip])
-    _iptables(natgw.netns, rules.nat_gateway(plan))
+    _iptables(plan, natgw.netns, rules.nat_gateway(plan))
 
 
 def _elb(plan: Plan) -> None:
     elb = plan.host("elb")
     if elb:
-        _iptables(elb.netns, rules.elb(plan))
+        _iptables(plan, elb.netns, rules.elb(plan))
 
 
 def _nodes(plan: Plan) -> None:

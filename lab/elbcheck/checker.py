@@ -108,7 +108,7 @@ def listeners(plan: Plan, config: dict) -> list[Listener]:
 
 def program(plan: Plan, listener: Listener) -> None:
     text = edge.elb_backends(plan, listener.svc, [b.ip for b in listener.healthy()])
-    done = subprocess.run(["iptables-restore", "--noflush"], input=text, text=True, capture_output=True)
+    done = subprocess.run([plan.iptables_tool("restore"), "--noflush"], input=text, text=True, capture_output=True)
     if done.returncode != 0:
         _log(f"iptables-restore for {listener.svc.label} failed: {done.stderr.strip()}")
 

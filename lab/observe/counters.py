@@ -9,21 +9,22 @@ from lab.kernel import netns, procs
 _COUNTED = re.compile(r"^\[(\d+):\d+\] (-A (\S+) .*)$")
 
 
-def iptables_counts(ns: str, tables: tuple[str, ...] = ("nat", "filter")) -> dict[str, int]:
-    """Packets per rule ("table: -A CHAIN ...") in `ns`; the nat table counts each new connection once."""
+def iptables_counts(ns: str, save: str, tables: tuple[str, ...] = ("nat", "filter")) -> dict[str, int]:
+    """Packets per rule ("table: -A CHAIN ...") in `ns`, read with `save` (the lab's iptables-save); the nat
+    table counts each new connection once."""
     counts = {}
     for table in tables:
-        out = procs.run(ns, ["iptables-save", "-c", "-t", table], mounts=False).stdout
+        out = procs.run(ns, [save, "-c", "-t", table], mounts=False).stdout
         counts |= {f"{table}: {m.group(2)}": int(m.group(1)) for m in map(_COUNTED.match, out.splitlines()) if m}
     return counts
 
 
-def nodeport_connections(ns: str, node_port: int, protocol: str = "tcp") -> int:
+def nodeport_connections(ns: str, save: str, node_port: int, protocol: str = "tcp") -> int:
     """New connections to `node_port` that kube-proxy's KUBE-NODEPORTS rule took in on this node."""
     marker = f"--dport {node_port} "
     return sum(
         n
-        for rule, n in iptables_counts(ns, ("nat",)).items()
+        for rule, n in iptables_counts(ns, save, ("nat",)).items()
         if rule.startswith("nat: -A KUBE-NODEPORTS ") and f"-p {protocol} " in rule and marker in rule + " "
     )
 
@@ -33,7 +34,8 @@ def untranslated_connections(ns: str, ip: str) -> int | None:
     For a ClusterIP, which exists only in kube-proxy's rules, those are lost, and an unreplied one (SYN_SENT,
     kept alive by its own retries) also takes any later connection that draws its source port.
     None where the conntrack tool is missing."""
-    res = procs.run(ns, ["conntrack", "-L", "-p", "tcp", "--orig-dst", ip, "--reply-src", ip], check=False)
+    argv = ["conntrack", "-L", "-p", "tcp", "--orig-dst", ip, "--reply-src", ip]
+    res = procs.run(ns, argv, check=False, mounts=False)
     if res.returncode != 0:
         return None
     return sum(1 for line in res.stdout.splitlines() if line.startswith("tcp "))

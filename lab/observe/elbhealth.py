@@ -31,7 +31,7 @@ def _live(plan: Plan, svc: ServicePlan) -> str:
     """The listener's backends as the ELB's kernel holds them: node names, `none (REJECT)` or `none (no REJECT)`."""
     elb = plan.host("elb")
     assert elb
-    text = procs.run(elb.netns, ["iptables-save"], mounts=False).stdout
+    text = procs.run(elb.netns, [plan.iptables_tool("save")], mounts=False).stdout
     chain, refuse = edge.elb_chain(svc), edge.elb_refuse_chain(svc)
     by_ip = {n.ip: n.name for n in plan.nodes}
     targets = re.findall(rf"^-A {chain} .*--to-destination ([0-9.]+):\d+", text, re.M)

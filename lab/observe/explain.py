@@ -89,10 +89,10 @@ def explain(plan: Plan, service: str, source: Pod | None = None) -> list[Step]:
     node = plan.node(pod.node)
     ovs = plan.datapath.startswith("ovs")
     nodes_seen = [n.name for n in plan.nodes]
-    ipt_before = iptables_counts(node.netns)
+    ipt_before = iptables_counts(node.netns, plan.iptables_tool("save"))
     ovs_before = {n: _ovs_counts(plan, n) for n in nodes_seen} if ovs else {}
     res = probe.http(pod.netns, svc.cluster_ip, svc.port)
-    ipt_after = iptables_counts(node.netns)
+    ipt_after = iptables_counts(node.netns, plan.iptables_tool("save"))
     ovs_after = {n: _ovs_counts(plan, n) for n in nodes_seen} if ovs else {}
 
     steps = [

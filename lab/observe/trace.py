@@ -252,7 +252,7 @@ def trace(
     spaces = _netfilter_spaces(plan, watches)
     mark = tracesend.new_mark()
     number = PROTO_NUMBERS[protocol]
-    before = ev.counters(spaces)
+    before = ev.counters(spaces, plan.iptables_tool("save"))
 
     def keep(raw: bytes) -> bool:
         d = decode(raw)
@@ -263,7 +263,7 @@ def trace(
         sent = _capture_while(cap, lambda: _send(plan, src, dst, protocol, port, payload, mark))
     finally:
         cap.close()
-    after = ev.counters(spaces)
+    after = ev.counters(spaces, plan.iptables_tool("save"))
     ports = {mark.ident}
     tracked: dict[str, list[str]] = {}
     for ns in spaces:

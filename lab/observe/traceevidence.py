@@ -61,9 +61,9 @@ def link_state(ns: str, ifname: str) -> str:
     return f"{m.group(1) if m else '?'} <{flags.group(1) if flags else ''}>"
 
 
-def counters(spaces: list[str]) -> dict[str, dict[str, int]]:
-    """Packet counters of every rule, by namespace (read in parallel: one `iptables-save` per table)."""
-    return dict(zip(spaces, parallel(spaces, lambda ns: iptables_counts(ns, TABLES)), strict=True))
+def counters(spaces: list[str], save: str) -> dict[str, dict[str, int]]:
+    """Packet counters of every rule, by namespace (read in parallel: one `save` per table)."""
+    return dict(zip(spaces, parallel(spaces, lambda ns: iptables_counts(ns, save, TABLES)), strict=True))
 
 
 def ipvs_entries(ns: str, ports: set[int]) -> list[str]:

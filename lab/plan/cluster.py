@@ -261,6 +261,7 @@ def make_plan(spec: Spec, ovs_kernel_available: bool | None = None, ipvs_missing
         ingresses=plan_ingresses(spec, edge, services),
         edge=edge,
         kube_proxy_mode=spec.kube_proxy_mode,
+        iptables=spec.iptables,
         network_policies=plan_network_policies(spec, pods),
         ovs_userspace_rcvbuf=spec.ovs_userspace_rcvbuf if datapath == "ovs-userspace" else 0,
     )

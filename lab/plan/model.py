@@ -234,9 +234,14 @@ class Plan:
     services: list[ServicePlan] = field(default_factory=list)
     ingresses: list[IngressPlan] = field(default_factory=list)
     kube_proxy_mode: str = "iptables"  # or "ipvs"
+    iptables: str = "host"  # the iptables backend: host (the host's `iptables`), nft or legacy
     schema_version: int = PLAN_SCHEMA_VERSION
     network_policies: list[PolicyPlan] = field(default_factory=list)
     ovs_userspace_rcvbuf: int = 0  # bytes per AF_PACKET socket of ovs-vswitchd (ovs-userspace only; 0: OVS's default)
+
+    def iptables_tool(self, tool: str = "") -> str:
+        """The iptables command for `tool` ("", "save", "restore") in the lab's backend: iptables-legacy-save."""
+        return "-".join(["iptables", *([self.iptables] if self.iptables != "host" else []), *([tool] if tool else [])])
 
     @property
     def hosts(self) -> list[Host]:

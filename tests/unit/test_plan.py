@@ -15,6 +15,7 @@ import pytest
 from lab import documents
 from lab.errors import SpecError
 from lab.plan import Plan, make_plan, resolve_datapath
+from lab.render import faults
 from lab.render import ovs as render_ovs
 from lab.spec import build_spec
 from lab.topology import load
@@ -583,3 +584,23 @@ def test_scale_tunnel_50x20_second_blocks_follow_first_blocks() -> None:
     blocks = list(ip_network("172.16.0.0/14").subnets(new_prefix=28))
     # every node needs 2 blocks of 16 for 20 pods: first blocks 0..49 in node order, then 50..99 on demand
     assert [n.pod_cidrs for n in plan.nodes] == [[str(blocks[i]), str(blocks[50 + i])] for i in range(50)]
+
+
+@pytest.mark.parametrize(
+    ("backend", "tools"),
+    [
+        ("host", ("iptables", "iptables-save", "iptables-restore")),
+        ("nft", ("iptables-nft", "iptables-nft-save", "iptables-nft-restore")),
+        ("legacy", ("iptables-legacy", "iptables-legacy-save", "iptables-legacy-restore")),
+    ],
+)
+def test_iptables_backend_names_every_tool_the_lab_runs(
+    backend: str, tools: tuple[str, str, str], tmp_path: Path
+) -> None:
+    """Every rule the lab writes or reads goes through one backend: mixing them would hide half the rules."""
+    spec = load(TOPOLOGIES / "vpc.yaml").model_copy(update={"iptables": backend})
+    plan = make_plan(spec, ovs_kernel_available=False)
+    assert (plan.iptables_tool(), plan.iptables_tool("save"), plan.iptables_tool("restore")) == tools
+    built = [faults.fault(plan, name, tmp_path) for name in faults.applicable(plan)]
+    argv0 = {cmd[1][0] for f in built for cmd in (*f.inject, *f.undo) if "iptables" in cmd[1][0]}
+    assert argv0 and argv0 <= {tools[0], tools[2]}

@@ -109,6 +109,8 @@ INVALID = [
     pytest.param({"nodes": 2, "pods_per_node": [1, 2, 3]}, "pods_per_node", ("3", "2", "one per node"), id="list-long"),
     pytest.param({"pods_per_node": -1}, "pods_per_node", ("0 or more",), id="pods-negative"),
     pytest.param({"nodes": 3, "pods_per_node": [1, -2, 3]}, "pods_per_node", ("0 or more",), id="pods-list-negative"),
+    # -- iptables backend --
+    pytest.param({"iptables": "nftables"}, "iptables", ("'nftables'", "host", "legacy"), id="iptables-unknown"),
     # -- VPC model routes without a tunnel datapath --
     pytest.param({"model": "vpc", "datapath": "ovs-kernel"}, "datapath", ("tunnel", "vpc"), id="vpc-ovs-kernel"),
     pytest.param({"model": "vpc", "datapath": "ovs-userspace"}, "datapath", ("tunnel", "vpc"), id="vpc-ovs-userspace"),

@@ -3,7 +3,7 @@
 
 def binding_complete(lab) -> list[str]:
     """every node EIP is bound both ways at the VPC router (DNAT in, SNAT out)"""
-    rules = lab.run(lab.plan.router.netns, "iptables", "-w", "-t", "nat", "-S")
+    rules = lab.run(lab.plan.router.netns, lab.plan.iptables_tool(), "-w", "-t", "nat", "-S")
     problems = []
     for name, eip in lab.plan.node_eips.items():
         ip = lab.plan.node(name).ip

@@ -44,8 +44,8 @@ def skewed_spreading(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "skewed-spreading",
         f"kube-proxy's {kubeproxy.svc_chain(svc)} on {node.name} sends 60 % + a share to one endpoint",
-        [ipt(node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
-        [ipt(node.netns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, node.netns, "-t", "nat", "-D", *rule)],
         ("load spreading over web",),
     )
 
@@ -61,8 +61,8 @@ def fake_affinity(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "fake-affinity",
         f"every node sends {svc.name} to one endpoint, whoever asks: it looks sticky, but it is not affinity",
-        [ipt(n.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:]) for n in plan.nodes],
-        [*(ipt(n.netns, "-t", "nat", "-D", *rule) for n in plan.nodes), *forget],
+        [ipt(plan, n.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:]) for n in plan.nodes],
+        [*(ipt(plan, n.netns, "-t", "nat", "-D", *rule) for n in plan.nodes), *forget],
         ("ClientIP affinity of web-sticky",),
     )
 
@@ -75,8 +75,8 @@ def nodeport_dead(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "nodeport-dead",
         f"NodePort {svc.node_port} ({svc.name}) stops working on {node.name} only",
-        [ipt(node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
-        [ipt(node.netns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, node.netns, "-t", "nat", "-D", *rule)],
         (f"NodePort {svc.node_port} ({svc.name}) on every node", *(f"Ingress upstreams of {i}" for i in ingresses)),
         (  # nginx may wait out a connect to the dead node: any Ingress row of the Service may time out
             *(f"Internet -> Ingress http://{i}" for i in ingresses),
@@ -91,8 +91,8 @@ def pod_nat(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "pod-nat",
         f"{node.name} masquerades pod-to-pod traffic: pods no longer see each other's IPs (IP-per-pod broken)",
-        [ipt(node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
-        [ipt(node.netns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, node.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, node.netns, "-t", "nat", "-D", *rule)],
         ("pod -> pod, same node (TCP)", "pod -> pod, other node (TCP)", *(f"{n.name}: the node" for n in plan.nodes)),
         ("source IP seen by the pod", "pod -> intranet server"),
     )
@@ -120,11 +120,11 @@ def kubeproxy_flushed(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "kubeproxy-flushed",
         f"kube-proxy's chain {chain} (Service web) is flushed on {node.name}",
-        [ipt(node.netns, "-t", "nat", "-F", chain)],
+        [ipt(plan, node.netns, "-t", "nat", "-F", chain)],
         [
             (
                 node.netns,
-                ["iptables-restore", "-w", "--noflush"],
+                [plan.iptables_tool("restore"), "-w", "--noflush"],
                 "\n".join(["*nat", f":{chain} - [0:0]", *rules, "COMMIT\n"]),
             )
         ],

@@ -19,8 +19,8 @@ def dnat_wrong_node(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "dnat-wrong-node",
         f"the NAT gateway's rule for {first.eip}:{first.eip_port} points at {other.node} instead of {first.node}",
-        [ipt(natgw.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
-        [ipt(natgw.netns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, natgw.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, natgw.netns, "-t", "nat", "-D", *rule)],
         (f"DNAT {first.eip}:{first.eip_port} -> {first.node}",),
     )
 
@@ -40,8 +40,8 @@ def snat_missing(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "snat-missing",
         "the NAT gateway loses its SNAT rule: pods on nodes without an EIP lose the Internet",
-        [ipt(ns, "-t", "nat", "-D", *rule)],
-        [ipt(ns, "-t", "nat", "-A", *rule)],
+        [ipt(plan, ns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, ns, "-t", "nat", "-A", *rule)],
         ("-> Internet (NAT gateway SNAT)",),
     )
 
@@ -57,8 +57,8 @@ def eip_unbound(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "eip-unbound",
         f"the EIP {eip} is unbound from {node_name}: its NodePorts vanish from the Internet, its pods leave by SNAT",
-        [ipt(ns, "-t", "nat", "-D", *r) for r in rules],
-        [ipt(ns, "-t", "nat", "-A", *r) for r in rules],
+        [ipt(plan, ns, "-t", "nat", "-D", *r) for r in rules],
+        [ipt(plan, ns, "-t", "nat", "-A", *r) for r in rules],
         (f"Internet -> EIP of {node_name} ", f"pod on {node_name} -> Internet (its node's EIP)"),
     )
 
@@ -75,8 +75,8 @@ def elb_local_wrong_node(plan: Plan, rundir: Path) -> Fault:
     return Fault(
         "elb-local-wrong-node",
         f"the ELB sends {svc.name} (externalTrafficPolicy: Local) to {empty[0].name}, which has no endpoint of it",
-        [ipt(elb.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
-        [ipt(elb.netns, "-t", "nat", "-D", *rule)],
+        [ipt(plan, elb.netns, "-t", "nat", "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, elb.netns, "-t", "nat", "-D", *rule)],
         (  # the ELB's listener is the same from the Internet and from the VPC
             f"Internet -> ELB EIP {svc.eip}:{svc.port} (Local)",
             *([f"ECS -> private ELB {svc.vip}:{svc.port} ({svc.name})"] if plan.host("ecs") else []),
@@ -114,8 +114,8 @@ def elb_health_blocked(plan: Plan, rundir: Path) -> Fault:
         "elb-health-blocked",
         f"{node.name} drops the ELB's health checks of {svc.name} (port {svc.health_check_node_port}): the ELB takes "
         f"it out of {svc.name}'s backends although it has a local endpoint",
-        [ipt(node.netns, "-I", rule[0], "1", *rule[1:])],
-        [ipt(node.netns, "-D", *rule)],
+        [ipt(plan, node.netns, "-I", rule[0], "1", *rule[1:])],
+        [ipt(plan, node.netns, "-D", *rule)],
         (f"ELB health check of {svc.label}:",),
         (  # the ELB no longer reaches that node: rows that expect it among the backends (or, alone, at all)
             f"Internet -> ELB EIP {svc.eip}:{svc.port} (Local)",

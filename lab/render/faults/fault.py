@@ -95,8 +95,8 @@ def service(plan: Plan, name: str) -> ServicePlan:
     return svc
 
 
-def ipt(ns: str, *args: str) -> Command:
-    return (ns, ["iptables", "-w", *args], None)
+def ipt(plan: Plan, ns: str, *args: str) -> Command:
+    return (ns, [plan.iptables_tool(), "-w", *args], None)
 
 
 def forget_connections(ns: str, *filters: str) -> Command:
