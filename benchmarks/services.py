@@ -1,12 +1,13 @@
 """1,000 Services x 10 endpoints on a 10-node lab: kube-proxy's iptables-restore batches, measured.
 
-    .venv/bin/python benchmarks/services.py [--model vpc|tunnel] [--nodes 10] [--workloads 100]
-        [--replicas 10] [--per-workload 10] [--name svcb] [--check-limit 900]
+    .venv/bin/python benchmarks/services.py [--model vpc|tunnel] [--iptables host|nft|legacy]
+        [--nodes 10] [--workloads 50] [--replicas 10] [--per-workload 20] [--name svcb] [--check-limit 900]
 
 The lab is `topologies/servicemix.py`: W workloads of R replicas spread round-robin over the
 nodes, each selected by `per_workload` Services (so every Service has R endpoints); of every ten
 Services seven are ClusterIP (one with ClientIP affinity) and three NodePort (one with
-externalTrafficPolicy Local). Defaults: 100 x 10 pods (100 per node) and 1,000 Services.
+externalTrafficPolicy Local). Defaults: 50 x 10 pods (50 per node) and 1,000 Services.
+`--iptables` is the topology's `iptables` field: the backend kube-proxy's batches go through.
 
 Steps, each after the machine has settled (scaleup.settle), each the real CLI timed as a whole:
 
@@ -100,11 +101,9 @@ def stage(lines: list[tuple[float, str]], pattern: re.Pattern[str], total: float
     return None
 
 
-def kernel_rules(netns: str) -> int:
-    """Lines of iptables-save in the node's namespace (every table)."""
-    text = subprocess.run(
-        ["ip", "netns", "exec", netns, "iptables-save"], capture_output=True, text=True, check=True
-    ).stdout
+def kernel_rules(netns: str, save: str) -> int:
+    """Lines of `save` (the lab's iptables-save) in the node's namespace (every table)."""
+    text = subprocess.run(["ip", "netns", "exec", netns, save], capture_output=True, text=True, check=True).stdout
     return text.count("\n")
 
 
@@ -119,7 +118,7 @@ def per_node(name: str) -> list[dict]:
                 "pods": sum(p.node == node.name for p in plan.pods),
                 "batch_lines": batch.count("\n"),
                 "batch_bytes": len(batch.encode()),
-                "kernel_rules": kernel_rules(node.netns),
+                "kernel_rules": kernel_rules(node.netns, plan.iptables_tool("save")),
             }
         )
     return rows
@@ -133,6 +132,7 @@ def lab(args: argparse.Namespace) -> dict:
         "per_workload": args.per_workload,
         "model": args.model,
         "name": args.name,
+        "iptables": args.iptables,
     }
     up_argv = [*CLI, "up", "topologies/servicemix.py", *(a for k, v in params.items() for a in ("-p", f"{k}={v}"))]
     doc: dict = {"busy_settle_s": {}}
@@ -151,13 +151,14 @@ def lab(args: argparse.Namespace) -> dict:
         doc["nodes"] = per_node(args.name)
         print(f"  {up['seconds']:.2f} s; scale w0 ...", file=sys.stderr)
         doc["busy_settle_s"]["scale"] = settle()
+        save = documents.load(Plan, Journal(args.name).plan(), "saved plan").iptables_tool("save")
         sc = must(run_stamped([*CLI, "scale", "w0", str(args.replicas + 1), "--lab", args.name]), "scale")
         took = next((float(m.group(1)) for _, line in sc["stderr"] if (m := RESYNCED.search(line))), None)
         doc["resync"] = {
             "command_s": sc["seconds"],
             "kube_proxy_s": took,
             "progress": sc["stderr"],
-            "kernel_rules_after": [kernel_rules(f"{args.name}-{n['node']}") for n in doc["nodes"]],
+            "kernel_rules_after": [kernel_rules(f"{args.name}-{n['node']}", save) for n in doc["nodes"]],
         }
         print(f"  {sc['seconds']:.2f} s; check ...", file=sys.stderr)
         doc["busy_settle_s"]["check"] = settle()
@@ -222,6 +223,7 @@ def markdown(doc: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=("vpc", "tunnel"), default="vpc")
+    ap.add_argument("--iptables", choices=("host", "nft", "legacy"), default="host", help="the iptables backend")
     ap.add_argument("--nodes", type=int, default=10)
     ap.add_argument("--workloads", type=int, default=50)
     ap.add_argument("--replicas", type=int, default=10, help="pods per workload = endpoints per Service")
@@ -232,11 +234,13 @@ def main() -> int:
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (it makes namespaces)")
-    iptables = subprocess.run(["iptables", "--version"], capture_output=True, text=True).stdout.strip()
+    tool = "iptables" if args.iptables == "host" else f"iptables-{args.iptables}"
+    iptables = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip()
     doc = {
         "command": "benchmarks/services.py " + " ".join(sys.argv[1:]),
         "topology": "topologies/servicemix.py",
         "model": args.model,
+        "iptables_backend": args.iptables,
         "workloads": args.workloads,
         "replicas": args.replicas,
         "per_workload": args.per_workload,

@@ -29,11 +29,13 @@ def topology(
     per_workload: str = "10",
     model: str = "vpc",
     name: str = "svcb",
+    iptables: str = "host",
 ) -> dict:
     w, r, s = int(workloads), int(replicas), int(per_workload)
     return {
         "name": name,
         "model": model,
+        "iptables": iptables,
         "vpc_cidr": "192.168.0.0/16",
         "node_subnet": "192.168.0.0/20",
         "container_cidr": "172.16.0.0/14",

@@ -61,11 +61,15 @@ class Journal:
     def start(self, plan: dict[str, Any] | None) -> None:
         """Claim the name: exactly one run can create the journal; a lab's plan is saved beside it."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        # written whole, then linked into place: a second run never sees a claim without its owner
+        claim = self.dir / f"claim.{os.getpid()}.tmp"
+        claim.write_text(json.dumps({"owner": os.getpid(), "started": _start_time(os.getpid())}) + "\n")
         try:
-            with self.file.open("x") as f:
-                f.write(json.dumps({"owner": os.getpid(), "started": _start_time(os.getpid())}) + "\n")
+            os.link(claim, self.file)
         except FileExistsError:
             raise LabError(f"lab {self.dir.name} is being built or was left by another run") from None
+        finally:
+            claim.unlink(missing_ok=True)
         if plan is not None:
             self.save_plan(plan)
 

@@ -70,7 +70,9 @@ def requests_to_reach(backends: int) -> int:
     return math.ceil(math.log(FALSE_ALARM / backends) / math.log(1 - 1 / backends))
 
 
-def mtu(fits: bool, over_passed: bool, over_reason: str, link_mtus: Mapping[str, int], planned: int) -> tuple[str, str]:
+def mtu(
+    fits: bool, over_passed: bool, over_reason: str, link_mtus: Mapping[str, int], planned: int, fits_reason: str = ""
+) -> tuple[str, str]:
     """(actual, detail) of an MTU row: `planned` when the links say so, the largest DF packet crosses,
     and one byte more is refused locally; a silent loss of that byte is a black hole."""
     wrong = {name: m for name, m in link_mtus.items() if m != planned}
@@ -78,7 +80,7 @@ def mtu(fits: bool, over_passed: bool, over_reason: str, link_mtus: Mapping[str,
     if wrong:
         return f"link MTU {links}", f"planned {planned}; {links}"
     if not fits:
-        return "smaller", f"{planned} B with DF set does not cross ({over_reason or 'lost'})"
+        return "smaller", f"{planned} B with DF set does not cross ({fits_reason or 'lost'})"
     if over_passed:
         return "larger", f"{planned + 1} B with DF set crossed too: the path takes more than planned"
     local = any(k in over_reason.lower() for k in ("message too long", "frag needed", "local error"))

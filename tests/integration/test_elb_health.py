@@ -128,9 +128,10 @@ def test_the_elb_follows_a_moved_endpoint(lab, case: str) -> None:
     after = load_plan(name)
     assert [e.pod for e in after.service("solo-local").endpoints] == ["solo-2"]  # type: ignore[union-attr]
     assert netns.exists(f"{name}-solo-2") and not netns.exists(f"{name}-solo-1")
-    before = {n.name: counters.nodeport_connections(n.netns, svc.node_port) for n in plan.nodes}
+    save = plan.iptables_tool("save")
+    before = {n.name: counters.nodeport_connections(n.netns, save, svc.node_port) for n in plan.nodes}
     answers = [probe.http(client.netns, svc.eip, svc.port) for _ in range(12)]
-    gained = {n.name: counters.nodeport_connections(n.netns, svc.node_port) - before[n.name] for n in plan.nodes}
+    gained = {n.name: counters.nodeport_connections(n.netns, save, svc.node_port) - before[n.name] for n in plan.nodes}
     assert all(a.status == 200 and a.answered_by == "solo-2" for a in answers), [a.detail for a in answers]
     assert {a.source for a in answers} == {client.ip}  # externalTrafficPolicy Local: the client IP arrives
     assert gained == {n.name: 12 * (n.name == target) for n in plan.nodes}, gained
