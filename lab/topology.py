@@ -31,39 +31,40 @@ SCRIPT_SECONDS = 10.0
 _fork = multiprocessing.get_context("fork")
 
 
-def _regular_file(path: Path) -> os.stat_result:
+def _regular_file(path: Path, what: str = "topology") -> os.stat_result:
     if not str(path) or str(path) == ".":
-        raise SpecError("topology", "no file given: name a .yaml topology or a .py topology script")
+        hint = "name a .yaml topology or a .py topology script" if what == "topology" else f"name the {what} file"
+        raise SpecError(what, f"no file given: {hint}")
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise SpecError("topology", f"file {path} does not exist") from None
+        raise SpecError(what, f"file {path} does not exist") from None
     except OSError as exc:
-        raise SpecError("topology", f"{path} cannot be read: {exc.strerror}") from None
+        raise SpecError(what, f"{path} cannot be read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise SpecError("topology", f"{path} is a directory, not a topology file")
+        raise SpecError(what, f"{path} is a directory, not a {what} file")
     if not stat.S_ISREG(info.st_mode):
-        raise SpecError("topology", f"{path} is not a regular file (a FIFO, socket or device is never read)")
+        raise SpecError(what, f"{path} is not a regular file (a FIFO, socket or device is never read)")
     if info.st_size > MAX_BYTES:
-        raise SpecError(
-            "topology", f"{path} is {info.st_size >> 20} MiB; a topology file is at most {MAX_BYTES >> 20} MiB"
-        )
+        raise SpecError(what, f"{path} is {info.st_size >> 20} MiB; a {what} file is at most {MAX_BYTES >> 20} MiB")
     return info
 
 
-def _text(path: Path) -> str:
+def checked_text(path: Path, what: str = "topology") -> str:
+    """The file's text: a regular UTF-8 file of at most MAX_BYTES, else one SpecError naming `what`."""
+    _regular_file(path, what)
     with path.open("rb") as f:
         raw = f.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
-        raise SpecError("topology", f"{path} grew past {MAX_BYTES >> 20} MiB while it was read")
+        raise SpecError(what, f"{path} grew past {MAX_BYTES >> 20} MiB while it was read")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
-        raise SpecError("topology", f"{path} is UTF-16 or UTF-32 text; save it as UTF-8")
+        raise SpecError(what, f"{path} is UTF-16 or UTF-32 text; save it as UTF-8")
     if b"\0" in raw:
-        raise SpecError("topology", f"{path} holds NUL bytes: a topology is text (is it a binary file?)")
+        raise SpecError(what, f"{path} holds NUL bytes: a {what} is text (is it a binary file?)")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError("topology", f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        raise SpecError(what, f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
 def load(path: str | Path, params: dict[str, str] | None = None) -> Spec:
@@ -80,12 +81,12 @@ def load(path: str | Path, params: dict[str, str] | None = None) -> Spec:
         raise SpecError("topology", f"{path}: use a .yaml/.yml file or a .py topology script")
     if params:
         raise SpecError("param", "--param applies to Python topology scripts only")
-    return build_spec(parse(_text(path), str(path)))
+    return build_spec(parse(checked_text(path), str(path)))
 
 
 def run_script(path: Path, params: dict[str, str]) -> Any:
     """`topology(**params)` of the script at `path`, run in a child process; its result as plain data."""
-    _text(path)  # the same file checks as YAML: text, bounded
+    checked_text(path)  # the same file checks as YAML: text, bounded
     recv, send = _fork.Pipe(duplex=False)
     child = _fork.Process(target=_script_child, args=(send, str(path), params), daemon=True)
     child.start()

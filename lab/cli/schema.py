@@ -10,12 +10,13 @@ from lab.bench.results import BenchResults
 from lab.observe.results import CheckReport
 from lab.observe.status import LabStatus
 from lab.observe.traceresults import TraceReport
-from lab.plan.model import Plan
+from lab.plan.model import Plan, Spread
 from lab.training.grading import Grade
 from lab.training.record import ExerciseState, Report
 
 DOCUMENTS: dict[str, type] = {
     "plan": Plan,
+    "spread": Spread,
     "status": LabStatus,
     "check": CheckReport,
     "bench": BenchResults,

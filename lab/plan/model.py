@@ -15,6 +15,7 @@ from pydantic.dataclasses import dataclass
 from lab.spec.model import WORKLOAD_PORT
 
 PLAN_SCHEMA_VERSION = 1
+SPREAD_SCHEMA_VERSION = 1
 HOST_INDEX_BASE = 1000  # a pod's node-side veth veth-pK has interface index 1000 + K in its node's namespace
 _FROZEN = {"frozen": True, "config": ConfigDict(extra="forbid")}
 
@@ -333,3 +334,57 @@ class IngressSummary:
     @classmethod
     def of(cls, i: IngressPlan) -> IngressSummary:
         return cls(i.host, i.path, i.service, i.address, i.tls)
+
+
+@dataclass(**_FROZEN)
+class HostPart:
+    """What one host holds: its nodes (with their pods), and the shared parts on the shared host."""
+
+    host: str
+    address: str
+    link_mtu: int
+    connection: str
+    shared: bool
+    nodes: list[str]
+    pods: int
+    parts: list[str]  # the hosts around the cluster it holds: vpc-router, elb, nat-gateway, ...
+    bridge_netns: str  # where its part of the node subnet is bridged and the host tunnel ends
+
+
+@dataclass(**_FROZEN)
+class Spread:
+    """A lab over several hosts: the document `plan --inventory` shows and `up --inventory` ships to each host."""
+
+    lab: str
+    placement: str
+    vni: int
+    port: int
+    underlay_mtu: int
+    mtu_note: str  # what became of the underlay MTU, in one sentence
+    hosts: list[HostPart] = field(default_factory=list)
+    schema_version: int = SPREAD_SCHEMA_VERSION
+
+    def host_of(self, node: str) -> str:
+        return next(h.host for h in self.hosts if node in h.nodes)
+
+    def part(self, host: str) -> HostPart:
+        return next(h for h in self.hosts if h.host == host)
+
+    @property
+    def shared(self) -> HostPart:
+        return next(h for h in self.hosts if h.shared)
+
+
+@dataclass(**_FROZEN)
+class PlanSlice:
+    """What `up` builds on one host: its namespaces, and the host tunnel's end there."""
+
+    lab: str
+    host: str
+    netns: list[str]
+    tunnel_if: str
+    bridge_netns: str
+    vni: int
+    local: str
+    remotes: list[str]
+    mtu: int

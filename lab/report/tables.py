@@ -9,12 +9,43 @@ from rich.table import Table
 from lab.observe.results import CheckReport
 from lab.observe.status import LabStatus
 from lab.plan.cluster import AUTO_DATAPATH
-from lab.plan.model import IngressSummary, Plan, ServiceSummary
+from lab.plan.model import IngressSummary, Plan, ServiceSummary, Spread
 from lab.render import ovs
 
 
 def _mark(ok: bool) -> str:
     return "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
+
+
+def print_spread(console: Console, spread: Spread) -> None:
+    """`plan --inventory`: which host holds what, the host tunnel between them, and the MTU it leaves."""
+    table = Table(
+        "host",
+        "address",
+        "link MTU",
+        "nodes",
+        "pods",
+        "also",
+        title=f"Lab {spread.lab} over {len(spread.hosts)} hosts ({spread.placement})",
+        title_justify="left",
+    )
+    for h in spread.hosts:
+        table.add_row(h.host, h.address, str(h.link_mtu), _nodes(h.nodes), str(h.pods), ", ".join(h.parts))
+    console.print(table)
+    if len(spread.hosts) > 1:
+        console.print(
+            f"host tunnel: VXLAN VNI {spread.vni}, UDP {spread.port}, a full mesh between "
+            f"{', '.join(h.address for h in spread.hosts)}: the node subnet's one L2 segment"
+        )
+    console.print(f"MTU: {spread.mtu_note}")
+
+
+def _nodes(names: list[str]) -> str:
+    """node-1 .. node-34 (34) for a run, else the first few."""
+    numbers = [int(n.removeprefix("node-")) for n in names]
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return f"{names[0]} .. {names[-1]} ({len(names)})"
+    return ", ".join(names[:4]) + (f" (+{len(names) - 4})" if len(names) > 4 else "") or "-"
 
 
 def print_plan(console: Console, plan: Plan, flows: bool = False) -> None:

@@ -267,6 +267,12 @@ class Spec(BaseModel):
     intranet: Intranet | None = None
     namespaces: list[Namespace] = Field(default_factory=list, description="namespaces with labels")
     network_policies: list[NetworkPolicy] = Field(default_factory=list, description="Kubernetes NetworkPolicies")
+    placement: dict[Annotated[str, Field(pattern=r"^node-[1-9][0-9]{0,3}$")], Annotated[str, Field(max_length=64)]] = (
+        Field(
+            default_factory=dict,
+            description="with --inventory: the inventory host of a node, e.g. {node-1: hostA}; others: --placement",
+        )
+    )
 
     @field_validator("pods_per_node")
     @classmethod
