@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from lab import datapaths, documents
-from lab.apply import surroundings, vpc
+from lab.apply import hosttunnel, surroundings, vpc
 from lab.errors import LabError
 from lab.kernel import limits, netns
 from lab.kernel.journal import Journal
 from lab.kernel.teardown import Removed, undo
-from lab.plan import make_plan
-from lab.plan.model import Plan
+from lab.plan import make_plan, spread
+from lab.plan.model import Plan, PlanSlice
 from lab.progress import Progress, quiet
 from lab.spec import Spec
 
@@ -39,8 +39,9 @@ def plan_for_up(spec: Spec) -> Plan:
     return make_plan(spec, ovs_kernel, ipvs_missing)
 
 
-def up(plan: Plan, progress: Progress = quiet) -> bool:
-    """Build the lab. Returns False (and changes nothing) if it is already up."""
+def up(plan: Plan, progress: Progress = quiet, part: PlanSlice | None = None, host_netns: str | None = None) -> bool:
+    """Build the lab (`part`: only this host's slice of it, its host tunnel's socket in `host_netns`, None: the
+    root namespace). Returns False (and changes nothing) if it is already up."""
     if plan.datapath == "auto":
         raise LabError("datapath auto is resolved by plan_for_up() before a lab is built")
     journal = Journal(plan.name)
@@ -52,7 +53,8 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
     except LabError:
         return _already(journal, doc)
     datapath = datapaths.get(plan.datapath)
-    clash = [ns for ns in plan.netns_names() if netns.exists(ns)]
+    here = spread.everything(plan) if part is None else spread.here_of(plan, part)
+    clash = [ns for ns in (plan.netns_names() if part is None else part.netns) if netns.exists(ns)]
     try:
         if clash:
             raise LabError(f"namespace {clash[0]} already exists and is not this lab's; pick another lab name")
@@ -62,16 +64,19 @@ def up(plan: Plan, progress: Progress = quiet) -> bool:
         raise
     _warn_about_host_limits(plan, progress)
     try:
-        progress(f"creating {len(plan.netns_names())} namespaces")
-        vpc.namespaces(plan, journal)
-        progress("wiring the VPC: router, node NICs, ECS")
-        vpc.router_and_nics(plan)
-        progress(f"creating {len(plan.pods)} pods")
-        vpc.pods(plan)
+        progress(f"creating {len(here.netns)} namespaces")
+        vpc.namespaces(plan, here, journal)
+        progress("wiring the VPC: router, node NICs, ECS" if here.shared else "wiring this host's part of the subnet")
+        vpc.router_and_nics(plan, here)
+        if part is not None and part.remotes:
+            progress(f"host tunnel {part.tunnel_if}: VNI {part.vni} to {', '.join(part.remotes)}")
+            hosttunnel.build(part, host_netns)
+        progress(f"creating {sum(len(plan.pods_on(n.name)) for n in here.nodes)} pods")
+        vpc.pods(plan, here)
         progress(f"datapath {plan.datapath}")
-        datapath.build(plan, journal, progress)
-        progress("Services, kube-proxy and the hosts around the cluster")
-        surroundings.build(plan, journal, progress)
+        datapath.build(plan, here, journal, progress)
+        progress("Services, kube-proxy and the hosts around the cluster" if here.shared else "Services, kube-proxy")
+        surroundings.build(plan, here, journal, progress)
         journal.add(done=True)
     except BaseException as exc:
         progress("failed; removing what was created")

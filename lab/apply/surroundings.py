@@ -19,6 +19,7 @@ from lab.kernel.journal import Journal
 from lab.kernel.links import configure, link_index, veth
 from lab.plan.edge import NAT_UPLINK, UPLINK
 from lab.plan.model import Node, Plan
+from lab.plan.spread import Here
 from lab.progress import Progress
 from lab.render import edge as rules
 from lab.render import nodenet
@@ -138,7 +139,7 @@ def _elb(plan: Plan) -> None:
         _iptables(plan, elb.netns, rules.elb(plan))
 
 
-def _nodes(plan: Plan) -> None:
+def _nodes(plan: Plan, nodes: list[Node]) -> None:
     """kube-proxy's rules, pod egress masquerade, and return paths through ELB / NAT gateway."""
     paths = nodenet.return_paths(plan)
 
@@ -151,18 +152,21 @@ def _nodes(plan: Plan) -> None:
         requests.send(node.netns)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # each node's restore is a process of its own
-        list(pool.map(one, plan.nodes))
+        list(pool.map(one, nodes))
 
 
-def build(plan: Plan, journal: Journal, progress: Progress) -> None:
-    _internet(plan)
-    _vpc_router(plan)
-    _nat_gateway(plan)
-    _elb(plan)
-    progress(f"kube-proxy on {len(plan.nodes)} nodes: {len(plan.services)} Services")
-    _nodes(plan)
+def build(plan: Plan, here: Here, journal: Journal, progress: Progress) -> None:
+    if here.shared:
+        _internet(plan)
+        _vpc_router(plan)
+        _nat_gateway(plan)
+        _elb(plan)
+    progress(f"kube-proxy on {len(here.nodes)} nodes: {len(plan.services)} Services")
+    _nodes(plan, here.nodes)
     progress("HTTP/UDP servers in every pod, health-check node ports on the nodes")
-    workloads.start(plan, journal)
+    workloads.start(plan, here, journal)
+    if not here.shared:
+        return
     health.start_checker(plan, journal)
     if plan.ingresses:
         progress("Ingress: nginx on the ELB")

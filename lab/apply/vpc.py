@@ -8,6 +8,7 @@ from lab.kernel import netns, rtbatch
 from lab.kernel.journal import Journal
 from lab.plan.cluster import POD_GATEWAY
 from lab.plan.model import Node, Plan, Pod
+from lab.plan.spread import Here
 
 # The lab is IPv4 (as CCE's container networks are); no router solicitations or DAD noise in captures.
 IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
@@ -32,44 +33,49 @@ NODE_SYSCTLS = {
 }
 
 
-def namespaces(plan: Plan, journal: Journal) -> None:
-    """Every namespace, journalled before it exists, with its sysctls set before any device is made.
+def namespaces(plan: Plan, here: Here, journal: Journal) -> None:
+    """Every namespace this host holds, journalled before it exists, its sysctls set before any device is made.
 
     One journal write names them all (one fsync, not thousands); `down` skips a name never made.
     """
     defaults = {n.netns: {**IPV6_OFF, **NODE_SYSCTLS} for n in plan.nodes}
     defaults |= {h.netns: {**IPV6_OFF, **ROUTER_SYSCTLS} for h in plan.hosts if h.role in ROUTER_ROLES}
     defaults |= {h.netns: IPV6_OFF for h in plan.hosts if h.role not in ROUTER_ROLES}
-    names = plan.netns_names()
+    names = [ns for ns in plan.netns_names() if here.holds(ns)]
+    if not here.shared:
+        names.insert(0, here.bridge_netns)  # this host's part of the node subnet
     journal.add_all([{"netns": ns} for ns in names])  # a kill after any create leaves it named
     for ns in names:
         netns.create(ns, defaults.get(ns))  # a pod's IPv6 is kept quiet by its link, not by sysctls
 
 
-def router_and_nics(plan: Plan) -> None:
+def router_and_nics(plan: Plan, here: Here) -> None:
     """The VPC router: one bridge for the node subnet, its gateway IP, the VPC route table; every NIC on it.
 
     One batch of requests to the router (every port a veth whose far end is the NIC `eth0`) and
-    one to each node and host in the subnet (its address and default route).
+    one to each node and host in the subnet (its address and default route). On a host without
+    the router, the bridge is in `<lab>-underlay` and holds only that host's nodes.
     """
     prefixlen = IPv4Network(plan.node_subnet).prefixlen
     router = plan.router
-    with netns.iproute(router.netns) as ipr:
+    with netns.iproute(here.bridge_netns) as ipr:
         ipr.link("add", ifname="subnet0", kind="bridge", index=SUBNET_BRIDGE, mtu=plan.mtu, state="up")
+    subnet_hosts = [h for h in plan.hosts if h.router_if] if here.shared else []
     to_router = rtbatch.Requests()
     to_router.up(LOOPBACK)
-    to_router.addr(SUBNET_BRIDGE, router.ip, prefixlen)
-    members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in plan.nodes]
-    members += [(h.router_if, h.netns, h.mac) for h in plan.hosts if h.router_if]
+    if here.shared:
+        to_router.addr(SUBNET_BRIDGE, router.ip, prefixlen)
+    members: list[tuple[str, str, str]] = [(n.router_if, n.netns, "") for n in here.nodes]
+    members += [(h.router_if, h.netns, h.mac) for h in subnet_hosts]
     for port, (ifname, peer_ns, mac) in enumerate(members, start=ROUTER_PORTS):
         to_router.veth(ifname, port, plan.mtu, peer_ns, "eth0", NIC, mac or None)
         to_router.up(port, master=SUBNET_BRIDGE)
-    for route in plan.vpc_routes:
+    for route in plan.vpc_routes if here.shared else []:
         to_router.route(route.dst, SUBNET_BRIDGE, route.via)
-    to_router.send(router.netns)
-    subnet = [(n.netns, [n.ip]) for n in plan.nodes]
+    to_router.send(here.bridge_netns)
+    subnet = [(n.netns, [n.ip]) for n in here.nodes]
     # ECS, ELB, NAT gateway: their own address first (what their traffic leaves from), then a VIP
-    subnet += [(h.netns, [h.source_ip, *([h.ip] if h.backend_ip else [])]) for h in plan.hosts if h.router_if]
+    subnet += [(h.netns, [h.source_ip, *([h.ip] if h.backend_ip else [])]) for h in subnet_hosts]
     for ns, addresses in subnet:
         to_nic = rtbatch.Requests()
         to_nic.up(LOOPBACK)
@@ -80,9 +86,9 @@ def router_and_nics(plan: Plan) -> None:
         to_nic.send(ns)
 
 
-def pods(plan: Plan) -> None:
+def pods(plan: Plan, here: Here) -> None:
     """One veth per pod: node end `veth-pK`, pod end `eth0` with its /32 and the 169.254.1.1 gateway."""
-    for node in plan.nodes:
+    for node in here.nodes:
         wire_pods(plan, node, plan.pods_on(node.name))
 
 

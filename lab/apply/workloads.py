@@ -8,6 +8,7 @@ from lab.apply import health
 from lab.kernel.journal import Journal
 from lab.netexec import launch as netexec
 from lab.plan import Plan
+from lab.plan.spread import Here
 from lab.spec import WORKLOAD_PORT
 
 SERVER_ROLES = ("internet-server", "intranet-server")
@@ -24,9 +25,11 @@ def targets(plan: Plan) -> list[dict]:
     return found
 
 
-def start(plan: Plan, journal: Journal) -> None:
+def start(plan: Plan, here: Here, journal: Journal) -> None:
+    """One netexec for every server this host holds."""
     config = journal.dir / "netexec.json"
-    config.write_text(json.dumps({"targets": targets(plan) + health.targets(plan, journal)}))
+    found = [t for t in targets(plan) + health.targets(plan, journal) if here.holds(t["netns"])]
+    config.write_text(json.dumps({"targets": found}))
     pidfile = journal.dir / "netexec.pid"
     journal.add(pidfile=str(pidfile))
     netexec.start(config, pidfile, journal.dir / "netexec.log")

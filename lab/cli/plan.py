@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from lab import documents, inventory
-from lab.cli.console import out, spec_of, topology_args
-from lab.errors import SpecError
+from lab import documents
+from lab.cli.console import no_placement_alone, out, spec_of, spread_args, spread_of, topology_args
 from lab.kernel.ipvs import missing as ipvs_missing
-from lab.plan import make_plan, spread
+from lab.plan import make_plan
 from lab.report import tables
 from lab.spec import Spec
 
@@ -19,17 +18,7 @@ def add(sub) -> None:
     topology_args(sp)
     sp.add_argument("--json", action="store_true", help="the whole plan as JSON (schema in README)")
     sp.add_argument("--flows", action="store_true", help="also print each node's OpenFlow rules")
-    sp.add_argument(
-        "--inventory",
-        metavar="HOSTS",
-        help="an Ansible inventory (YAML or INI): show how the lab spreads over its hosts (--json: that document)",
-    )
-    sp.add_argument(
-        "--placement",
-        choices=spread.PLACEMENTS,
-        default="block",
-        help="with --inventory: nodes in contiguous blocks per host (default) or round-robin",
-    )
+    spread_args(sp)
     sp.set_defaults(func=run)
 
 
@@ -37,8 +26,7 @@ def run(a: argparse.Namespace) -> int:
     spec = spec_of(a.file, a.param)
     if a.inventory:
         return _spread(a, spec)
-    if spec.placement:
-        raise SpecError("placement", "places nodes on inventory hosts: give --inventory")
+    no_placement_alone(spec)
     # `datapath: auto` stays auto (nothing probes OVS here); IPVS is looked for, since no datapath stands in for it
     plan = make_plan(spec, ipvs_missing=ipvs_missing() if spec.kube_proxy_mode == "ipvs" else None)
     if a.json:
@@ -49,11 +37,8 @@ def run(a: argparse.Namespace) -> int:
 
 
 def _spread(a: argparse.Namespace, spec: Spec) -> int:
-    hosts = inventory.load(a.inventory)
-    spec, note = spread.fit_mtu(spec, hosts)
-    placed = spread.place(spec, hosts, a.placement, dict(spec.placement))
-    plan = make_plan(spec, ipvs_missing=ipvs_missing() if spec.kube_proxy_mode == "ipvs" else None)
-    doc = spread.spread(plan, hosts, placed, a.placement, note)
+    ipvs = ipvs_missing() if spec.kube_proxy_mode == "ipvs" else None
+    _, doc = spread_of(a, spec, lambda s: make_plan(s, ipvs_missing=ipvs))
     if a.json:
         print(json.dumps(documents.dump(doc), indent=2))
     else:

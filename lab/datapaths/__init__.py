@@ -2,7 +2,7 @@
 
 A datapath is a module of this package that defines `NAMES` (the `datapath:`
 values it serves), `preflight(plan)` (refuse early, before anything is built,
-when the host lacks what it needs), `build(plan, journal, progress)`, and
+when the host lacks what it needs), `build(plan, here, journal, progress)` (`here`: the nodes this host builds), and
 `attach(plan, node, pods)` / `detach(plan, node, pod)` for a pod made or removed
 on a running lab (`cce-lab move`). The
 registry finds the modules by itself: a new datapath is one new module.
@@ -18,6 +18,7 @@ from typing import Protocol
 from lab.errors import LabError
 from lab.kernel.journal import Journal
 from lab.plan.model import Node, Plan, Pod
+from lab.plan.spread import Here
 from lab.progress import Progress
 
 
@@ -26,7 +27,7 @@ class Datapath(Protocol):
 
     def preflight(self, plan: Plan) -> None: ...
 
-    def build(self, plan: Plan, journal: Journal, progress: Progress) -> None: ...
+    def build(self, plan: Plan, here: Here, journal: Journal, progress: Progress) -> None: ...
 
     def attach(self, plan: Plan, node: Node, pods: list[Pod]) -> None: ...
 

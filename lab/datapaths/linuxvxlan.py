@@ -12,6 +12,7 @@ from lab.kernel.journal import Journal
 from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.cluster import POD_GATEWAY, POD_TABLE, VXLAN_PORT, VXLAN_VNI
 from lab.plan.model import Node, Plan, Pod
+from lab.plan.spread import Here
 from lab.progress import Progress
 
 NAMES = ("linux-vxlan",)
@@ -23,14 +24,14 @@ def preflight(plan: Plan) -> None:
     """Kernel VXLAN and bridges are netlink objects: nothing to check."""
 
 
-def build(plan: Plan, journal: Journal, progress: Progress) -> None:
+def build(plan: Plan, here: Here, journal: Journal, progress: Progress) -> None:
     """Every node's bridge and VXLAN device, then its pods and its peers' entries in one batch of requests.
 
     A peer's entries (neighbour, FDB, routes) are the same on every other node, so they are
     encoded once: a 500-node mesh is 250,000 of each, sent without 250,000 round trips.
     """
-    for_peer = {peer.name: _peer_entries(peer) for peer in plan.nodes}
-    for node in plan.nodes:
+    for_peer = {peer.name: _peer_entries(peer) for peer in plan.nodes}  # peers on other hosts too
+    for node in here.nodes:
         with netns.iproute(node.netns) as ipr:
             ipr.link("add", ifname="br-int", kind="bridge", index=BRIDGE_INDEX, mtu=plan.pod_mtu, state="up")
             ipr.link(

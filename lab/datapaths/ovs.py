@@ -28,6 +28,7 @@ from lab.kernel import links, netns, procs
 from lab.kernel.journal import Journal, lab_dir
 from lab.kernel.links import SCOPE_LINK, link_index
 from lab.plan.model import Node, Plan, Pod
+from lab.plan.spread import Here
 from lab.progress import Progress
 from lab.render import ovs as render
 
@@ -120,16 +121,16 @@ class Instance:
             client.close()
 
 
-def _full_checksums_on_the_subnet(plan: Plan) -> None:
+def _full_checksums_on_the_subnet(plan: Plan, here: Here) -> None:
     """Senders on the node subnet must fill in TCP/UDP checksums themselves.
 
     A veth hands a frame on with its checksum left to offload; userspace OVS
     reads it from eth0 by AF_PACKET and passes it to br-phy unfinished, so the
     node kernel drops it (seen as: ECS -> node IP pings, TCP times out).
     """
-    subnet_hosts = [h for h in plan.hosts if h.router_if]
-    ports = ["subnet0", *(n.router_if for n in plan.nodes), *(h.router_if for h in subnet_hosts)]
-    links.tx_checksum_off(plan.router.netns, ports)
+    subnet_hosts = [h for h in plan.hosts if h.router_if] if here.shared else []
+    ports = ["subnet0", *(n.router_if for n in here.nodes), *(h.router_if for h in subnet_hosts)]
+    links.tx_checksum_off(here.bridge_netns, ports)
     for host in subnet_hosts:
         links.tx_checksum_off(host.netns, ["eth0"])
 
@@ -160,7 +161,7 @@ def _configure(plan: Plan, node: Node, inst: Instance) -> None:
         inst.appctl_many("tnl/neigh/set", render.tunnel_neighbours(plan, node))
 
 
-def build(plan: Plan, journal: Journal, progress: Progress) -> None:
+def build(plan: Plan, here: Here, journal: Journal, progress: Progress) -> None:
     """Start every node's OVS in parallel, then wire its bridges and flows."""
 
     unsized: list[str] = []
@@ -175,11 +176,11 @@ def build(plan: Plan, journal: Journal, progress: Progress) -> None:
             unsized.append(f"{node.name}: {exc}")
 
     if plan.datapath == "ovs-userspace":
-        _full_checksums_on_the_subnet(plan)
-    progress(f"starting {len(plan.nodes)} OVS instances ({plan.datapath})")
-    pool = ThreadPoolExecutor(max_workers=min(8, len(plan.nodes)))
+        _full_checksums_on_the_subnet(plan, here)
+    progress(f"starting {len(here.nodes)} OVS instances ({plan.datapath})")
+    pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(here.nodes))))
     try:
-        for future in [pool.submit(one, n) for n in plan.nodes]:
+        for future in [pool.submit(one, n) for n in here.nodes]:
             future.result()
     finally:
         pool.shutdown(cancel_futures=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lab.kernel import rtbatch
 from lab.kernel.journal import Journal
 from lab.plan.model import Node, Plan, Pod
+from lab.plan.spread import Here
 from lab.progress import Progress
 
 NAMES = ("routed",)
@@ -19,8 +20,8 @@ def preflight(plan: Plan) -> None:
     """Nothing beyond netlink is needed."""
 
 
-def build(plan: Plan, journal: Journal, progress: Progress) -> None:
-    for node in plan.nodes:
+def build(plan: Plan, here: Here, journal: Journal, progress: Progress) -> None:
+    for node in here.nodes:
         attach(plan, node, plan.pods_on(node.name))
 
 

@@ -14,9 +14,10 @@ host MTU would keep it.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 from lab.errors import SpecError
-from lab.plan.model import HostPart, Plan, PlanSlice, Spread
+from lab.plan.model import HostPart, Node, Plan, PlanSlice, Spread
 from lab.spec import VXLAN_OVERHEAD, Spec
 from lab.spec.inventory import Inventory
 
@@ -60,6 +61,15 @@ def fit_mtu(spec: Spec, inventory: Inventory) -> tuple[Spec, str]:
         + f"; to keep {spec.mtu} B, give every host a cce_lab_link_mtu of at least {spec.mtu + HOST_TUNNEL_OVERHEAD}"
     )
     return spec.model_copy(update={"mtu": room}), note
+
+
+def require_pinned_datapath(spec: Spec, inventory: Inventory) -> None:
+    """`datapath: auto` is resolved on each host against its own kernel: over several hosts, name one."""
+    if spec.model == "tunnel" and spec.datapath == "auto" and len(inventory.hosts) > 1:
+        raise SpecError(
+            "datapath",
+            "auto could differ between hosts: name one (--datapath linux-vxlan, ovs-kernel or ovs-userspace)",
+        )
 
 
 def place(spec: Spec, inventory: Inventory, how: str, pinned: dict[str, str]) -> dict[str, str]:
@@ -132,3 +142,25 @@ def slice_for(plan: Plan, spreading: Spread, host: str) -> PlanSlice:
         remotes,
         plan.mtu,
     )
+
+
+@dataclass(frozen=True)
+class Here:
+    """What this host builds of a plan: all of it when the lab is on one host, its slice when on several."""
+
+    nodes: list[Node]
+    shared: bool  # the VPC router and the hosts around the cluster are here
+    bridge_netns: str  # where the node subnet's bridge is: the router, or `<lab>-underlay`
+    netns: frozenset[str]
+
+    def holds(self, ns: str) -> bool:
+        return ns in self.netns
+
+
+def everything(plan: Plan) -> Here:
+    return Here(plan.nodes, True, plan.router.netns, frozenset(plan.netns_names()))
+
+
+def here_of(plan: Plan, part: PlanSlice) -> Here:
+    nodes = [n for n in plan.nodes if n.netns in part.netns]
+    return Here(nodes, plan.router.netns in part.netns, part.bridge_netns, frozenset(part.netns))

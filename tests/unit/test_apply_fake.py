@@ -10,7 +10,7 @@ from lab.datapaths import afpacket, linuxvxlan
 from lab.datapaths import ovs as ovs_datapath
 from lab.errors import LabError
 from lab.kernel.journal import Journal
-from lab.plan import Plan, make_plan
+from lab.plan import Plan, make_plan, spread
 from lab.plan.cluster import POD_GATEWAY, VXLAN_PORT, VXLAN_VNI
 from lab.render import nodenet
 from lab.render import ovs as render_ovs
@@ -169,7 +169,7 @@ def ovs_started(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_up_sizes_the_receive_buffers_of_every_nodes_vswitchd(kernel: FakeKernel, ovs_started: None) -> None:
     plan = _plan("tunnel", datapath="ovs-userspace", nodes=3)
     said: list[str] = []
-    ovs_datapath.build(plan, None, said.append)  # type: ignore[arg-type]
+    ovs_datapath.build(plan, spread.everything(plan), None, said.append)  # type: ignore[arg-type]
     expected = {(str(ovs_datapath.vswitchd_pidfile("fk", n)), 8 * 1024 * 1024) for n in plan.nodes}
     assert set(kernel.rcvbufs) == expected and len(kernel.rcvbufs) == 3
     assert not [m for m in said if m.startswith("warning")]
@@ -184,7 +184,7 @@ def test_a_host_that_forbids_taking_the_sockets_gets_one_warning(
     monkeypatch.setattr(afpacket, "size", refuse)
     plan = _plan("tunnel", datapath="ovs-userspace", nodes=3)
     said: list[str] = []
-    ovs_datapath.build(plan, None, said.append)  # type: ignore[arg-type]
+    ovs_datapath.build(plan, spread.everything(plan), None, said.append)  # type: ignore[arg-type]
     (warning,) = [m for m in said if m.startswith("warning")]
     assert "on 3 nodes" in warning and "Operation not permitted" in warning and "ovs_userspace_rcvbuf: 0" in warning
     node = plan.nodes[0]

@@ -166,6 +166,23 @@ def test_plan_cli_refuses_placement_without_inventory(tmp_path: Path, capsys) ->
 
 
 def test_plan_cli_shows_the_split(capsys) -> None:
-    assert main(["plan", str(ROOT / "topologies" / "tunnel.yaml"), "--inventory", str(INVENTORIES["two"])]) == 0
+    topo, inv = str(ROOT / "topologies" / "tunnel.yaml"), str(INVENTORIES["two"])
+    assert main(["plan", topo, "--inventory", inv, "--datapath", "linux-vxlan"]) == 0
     shown = capsys.readouterr().out
     assert "controller" in shown and "worker" in shown and "lowered from 1500 to 1450" in shown
+
+
+def test_auto_datapath_is_named_before_a_tunnel_lab_spreads(capsys) -> None:
+    args = ["plan", str(ROOT / "topologies" / "tunnel.yaml"), "--inventory", str(INVENTORIES["two"])]
+    assert main(args) == 2
+    assert "datapath: auto could differ between hosts" in capsys.readouterr().err
+    assert main([*args, "--datapath", "linux-vxlan", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["underlay_mtu"] == 1450
+
+
+def test_here_of_a_slice() -> None:
+    plan, doc = _spread("vpc.yaml", inventory.load(INVENTORIES["two"]))
+    shared, other = (spread.here_of(plan, spread.slice_for(plan, doc, h.host)) for h in doc.hosts)
+    assert shared.shared and shared.bridge_netns == plan.router.netns
+    assert not other.shared and other.bridge_netns == "vpc-underlay" and [n.name for n in other.nodes] == ["node-3"]
+    assert spread.everything(plan).netns == frozenset(plan.netns_names())
