@@ -15,7 +15,7 @@ from lab import datapaths, documents
 from lab.apply import hosttunnel, surroundings, vpc
 from lab.errors import LabError
 from lab.kernel import limits, netns
-from lab.kernel.journal import Journal
+from lab.kernel.journal import PART_FILE, Journal
 from lab.kernel.teardown import Removed, undo
 from lab.plan import make_plan, spread
 from lab.plan.model import Plan, PlanSlice
@@ -52,6 +52,8 @@ def up(plan: Plan, progress: Progress = quiet, part: PlanSlice | None = None, ho
         journal.start(doc)  # the claim: of two `up` at once, exactly one gets past here
     except LabError:
         return _already(journal, doc)
+    if part is not None:
+        journal.save(PART_FILE, documents.dump(part))  # which part of the lab this host holds
     datapath = datapaths.get(plan.datapath)
     here = spread.everything(plan) if part is None else spread.here_of(plan, part)
     clash = [ns for ns in (plan.netns_names() if part is None else part.netns) if netns.exists(ns)]

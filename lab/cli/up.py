@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
-from lab import documents
-from lab.apply import engine
+from lab.apply import engine, hosts
 from lab.cli.console import err, need_root, no_placement_alone, progress, spec_of, spread_args, spread_of, topology_args
 from lab.errors import UsageError
 from lab.kernel import netns
-from lab.kernel.journal import Journal
 from lab.plan import spread
 from lab.plan.model import Plan, PlanSlice
-
-SPREAD_FILE = "spread.json"  # beside plan.json: where every part of a lab spread over hosts lives
 
 
 def add(sub) -> None:
@@ -25,8 +20,8 @@ def add(sub) -> None:
     sp.add_argument(
         "--here",
         metavar="HOST",
-        help="with --inventory: build the part inventory host HOST holds (run on each host; one command for "
-        "every host, through Ansible, is not built yet)",
+        help="with --inventory: build only the part inventory host HOST holds (what each host runs; "
+        "without --here, every host's part is built through Ansible)",
     )
     sp.add_argument(
         "--host-netns",
@@ -68,18 +63,21 @@ def run(a: argparse.Namespace) -> int:
 
 
 def _part(a: argparse.Namespace, spec) -> int:
+    plan, doc = spread_of(a, spec, engine.plan_for_up)  # bad input is refused here, before any host is touched
     if not a.here:
-        raise UsageError(
-            "up --inventory builds one host's part: give --here HOST (one command for every host, through "
-            "Ansible, is not built yet)"
-        )
-    plan, doc = spread_of(a, spec, engine.plan_for_up)
-    hosts = [h.host for h in doc.hosts]
-    if a.here not in hosts:
-        raise UsageError(f"--here {a.here[:64]!r} is not a host of the inventory ({', '.join(hosts[:8])})")
+        if a.host_netns:
+            raise UsageError("--host-netns goes with --here (each host's own is an inventory variable)")
+        t0 = time.monotonic()
+        err.print(f"lab {plan.name} over {len(doc.hosts)} hosts, through Ansible:")
+        hosts.up(plan.name, a.file, a.inventory, a.placement, a.datapath)
+        err.print(f"lab [bold]{plan.name}[/bold] up on {len(doc.hosts)} hosts in {time.monotonic() - t0:.2f} s")
+        err.print(f"next: cce-lab down {plan.name} --inventory {a.inventory}")
+        return 0
+    names = [h.host for h in doc.hosts]
+    if a.here not in names:
+        raise UsageError(f"--here {a.here[:64]!r} is not a host of the inventory ({', '.join(names[:8])})")
     if a.host_netns and not netns.exists(a.host_netns):
         raise UsageError(f"--host-netns {a.host_netns[:64]!r}: no such namespace")
     if build(plan, spread.slice_for(plan, doc, a.here), a.host_netns):
-        (Journal(plan.name).dir / SPREAD_FILE).write_text(json.dumps(documents.dump(doc), indent=1))
         err.print(f"next: the other hosts' parts; cce-lab down {plan.name} on each host")
     return 0

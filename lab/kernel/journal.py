@@ -19,6 +19,7 @@ from typing import Any
 from lab.errors import LabError
 
 STATE_ROOT = Path(os.environ.get("CCE_LAB_STATE", "/run/cce-lab"))
+PART_FILE = "part.json"  # beside plan.json on each host of a lab spread over several: the part this host holds
 NON_LAB_PREFIX = "ccebench-"  # journalled runs that are not labs (lab names cannot hold a hyphen)
 
 
@@ -75,9 +76,20 @@ class Journal:
 
     def save_plan(self, plan: dict[str, Any]) -> None:
         """The lab's plan (at `up`, and again when `move` changes its pods)."""
-        tmp = self.dir / "plan.json.tmp"
-        tmp.write_text(json.dumps(plan, indent=1))
-        tmp.replace(self.dir / "plan.json")  # a reader sees no plan or a whole one
+        self.save("plan.json", plan)
+
+    def save(self, filename: str, data: dict[str, Any]) -> None:
+        """A document beside the journal, replaced whole: a reader sees none or all of it."""
+        tmp = self.dir / f"{filename}.tmp"
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.dir / filename)
+
+    def document(self, filename: str) -> dict[str, Any] | None:
+        """A document saved beside the journal; None if there is none."""
+        try:
+            return json.loads((self.dir / filename).read_text())
+        except FileNotFoundError:
+            return None
 
     def add(self, **entry: Any) -> None:
         self.add_all([entry])
@@ -107,10 +119,7 @@ class Journal:
 
     def plan(self) -> dict[str, Any] | None:
         """The saved plan (JSON form); None when the run was killed before it was written."""
-        try:
-            return json.loads((self.dir / "plan.json").read_text())
-        except FileNotFoundError:
-            return None
+        return self.document("plan.json")
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

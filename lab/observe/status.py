@@ -10,8 +10,8 @@ from lab import documents
 from lab.apply import changes
 from lab.errors import LabError
 from lab.kernel import netns, procs
-from lab.kernel.journal import Journal, list_labs
-from lab.plan.model import IngressSummary, Plan, ServiceSummary
+from lab.kernel.journal import PART_FILE, Journal, list_labs
+from lab.plan.model import IngressSummary, Plan, PlanSlice, ServiceSummary
 
 STATUS_SCHEMA_VERSION = 1
 
@@ -82,6 +82,8 @@ class LabStatus:
     processes: int = 0
     missing_netns: list[str] = field(default_factory=list)
     altered: list[str] = field(default_factory=list)  # declared changes still in force
+    host: str = ""  # spread over several hosts: the inventory host whose part this is ("" on one host)
+    placement: dict[str, str] = field(default_factory=dict)  # spread: every node -> the host that holds it
     schema_version: int = STATUS_SCHEMA_VERSION
 
 
@@ -114,7 +116,9 @@ def lab_status(name: str) -> LabStatus:
         return LabStatus(name=name, state="incomplete")
     plan = load_plan(name)
     entries = journal.entries()
-    missing = [ns for ns in plan.netns_names() if not netns.exists(ns)]
+    found = journal.document(PART_FILE)
+    part = documents.load(PlanSlice, found, f"lab {name}'s {PART_FILE}") if found else None
+    missing = [ns for ns in (part.netns if part else plan.netns_names()) if not netns.exists(ns)]
     daemons = [e for e in entries if "pidfile" in e]
     dead = [e for e in daemons if procs.pid_of(e["pidfile"], e.get("marker"), e.get("title")) is None]
     altered = changes.pending(journal)
@@ -147,6 +151,8 @@ def lab_status(name: str) -> LabStatus:
         processes=len(daemons) - len(dead),
         missing_netns=missing,
         altered=altered,
+        host=part.host if part else "",
+        placement=part.placement if part else {},
     )
 
 

@@ -387,4 +387,5 @@ class PlanSlice:
     vni: int
     local: str
     remotes: list[str]
-    mtu: int
+    mtu: int  # of the tunnel device: the underlay's; on the wire each frame is 50 B more
+    placement: dict[str, str] = field(default_factory=dict)  # every node of the lab -> the host that holds it

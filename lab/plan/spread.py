@@ -141,6 +141,7 @@ def slice_for(plan: Plan, spreading: Spread, host: str) -> PlanSlice:
         part.address,
         remotes,
         plan.mtu,
+        {n: h.host for h in spreading.hosts for n in h.nodes},
     )
 
 

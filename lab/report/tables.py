@@ -145,15 +145,17 @@ def print_status(console: Console, st: LabStatus) -> None:
     if not st.model:  # interrupted before its plan was saved
         console.print(f"[bold]{st.name}[/bold]: {st.state} (run 'cce-lab down {st.name}')")
         return
+    where = f", host {st.host}'s part of {len(set(st.placement.values()))} hosts" if st.host else ""
     console.print(
-        f"[bold]{st.name}[/bold]: {st.state}, {st.model} model, datapath {st.datapath}, "
+        f"[bold]{st.name}[/bold]: {st.state}{where}, {st.model} model, datapath {st.datapath}, "
         f"pod MTU {st.mtu}, {st.processes} lab processes"
     )
     table = Table("role", "name", "netns", "IP", "detail")
     for h in st.hosts:
         table.add_row(h.role, h.name, h.netns, h.ip, "")
     for n in st.nodes:
-        table.add_row("node", n.name, n.netns, n.ip, f"{n.underlay_if}, pods {', '.join(n.pod_cidrs)}")
+        on = f", on host {st.placement[n.name]}" if n.name in st.placement else ""
+        table.add_row("node", n.name, n.netns, n.ip, f"{n.underlay_if}, pods {', '.join(n.pod_cidrs)}{on}")
     for p in st.pods:
         table.add_row("pod", p.name, p.netns, p.ip, f"on {p.node}")
     console.print(table)

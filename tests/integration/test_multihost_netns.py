@@ -10,6 +10,7 @@ proves the slicing, the stitching and the MTU accounting.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -103,6 +104,15 @@ def test_a_lab_over_two_hosts(hosts: dict[str, str], tmp_path: Path, case: str) 
         over = _run(src, "ping", "-c", "1", "-W", "1", "-M", "do", "-s", str(pod_mtu - 27), dst_ip, check=False)
         assert over.returncode != 0
 
+        # each host's status holds it to its own part: up, not degraded by the other host's namespaces
+        for host in HOSTS:
+            shown = json.loads(_cli(states[host], "status", name, "--json").stdout)
+            assert (shown["state"], shown["host"], shown["placement"]) == (
+                "up",
+                host,
+                {"node-1": "hosta", "node-2": "hostb"},
+            )
+
         # every row of the lab's own check, across both hosts
         checked = _cli(states["hosta"], "check", name)
         assert checked.returncode == 0, checked.stdout[-3000:]
@@ -111,3 +121,45 @@ def test_a_lab_over_two_hosts(hosts: dict[str, str], tmp_path: Path, case: str) 
             _cli(states[host], "down", name)
     assert not [ns for ns in netns.list_names() if ns.startswith(f"{name}-")]
     assert {h: _run(ns, "ip", "-o", "link").stdout.count("\n") for h, ns in hosts.items()} == links_before
+
+
+def _inventory(tmp_path: Path, hosts: dict[str, str], netns_of: dict[str, str]) -> Path:
+    """Hosts on Ansible's local connection, each with its namespace and state directory as host variables."""
+    inv = tmp_path / "fleet.yml"
+    entries = {
+        h: {
+            "ansible_connection": "local",
+            "cce_lab_address": ip,
+            "cce_lab_host_netns": netns_of[h],
+            "cce_lab_state": str(tmp_path / f"fleet-{h}"),
+        }
+        for h, ip in HOSTS.items()
+    }
+    inv.write_text(yaml.safe_dump({"all": {"hosts": entries}}))
+    return inv
+
+
+def test_one_command_builds_every_host_through_ansible(hosts: dict[str, str], tmp_path: Path) -> None:
+    """`up --inventory` without --here: Ansible runs each host's part; a part that fails takes every part down."""
+    spec = LABS["vpc"]
+    topo = tmp_path / "mhv.yaml"
+    topo.write_text(yaml.safe_dump(spec))
+
+    broken = _inventory(tmp_path, hosts, {**hosts, "hostb": "mhh-missing"})  # hostb's part cannot be built
+    failed = _cli(tmp_path / "controller", "up", str(topo), "--inventory", str(broken))
+    assert failed.returncode == 1, failed.stderr
+    last = failed.stderr.strip().splitlines()[-1]
+    assert "up failed on host hostb" in last and "every host's part was removed" in last, last
+    assert not [ns for ns in netns.list_names() if ns.startswith("mhv-")]  # hosta's part was built, then removed
+
+    inv = _inventory(tmp_path, hosts, hosts)
+    try:
+        built = _cli(tmp_path / "controller", "up", str(topo), "--inventory", str(inv))
+        assert built.returncode == 0, built.stderr
+        assert "ok" in built.stderr and "hosta" in built.stderr and "hostb" in built.stderr  # progress per host
+        dst_ip = _run("mhv-pod-2-1", "ip", "-4", "-o", "addr", "show", "eth0").stdout.split()[3].split("/")[0]
+        assert _run("mhv-pod-1-1", "ping", "-c", "1", "-W", "2", dst_ip, check=False).returncode == 0
+    finally:
+        removed = _cli(tmp_path / "controller", "down", "mhv", "--inventory", str(inv))
+    assert removed.returncode == 0, removed.stderr
+    assert not [ns for ns in netns.list_names() if ns.startswith("mhv-")]
