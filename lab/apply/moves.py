@@ -17,7 +17,8 @@ from typing import TextIO
 
 from lab import datapaths, documents
 from lab.apply import health, ingress, kubeproxy, vpc
-from lab.kernel.journal import Journal
+from lab.errors import LabError
+from lab.kernel.journal import PART_FILE, Journal
 from lab.netexec import launch as netexec
 from lab.observe import status
 from lab.plan import moves
@@ -52,6 +53,8 @@ def check(plan: Plan, pod_name: str, node: str) -> None:
 
 def _locked(name: str) -> tuple[Journal, TextIO]:
     journal = Journal(name)
+    if journal.document(PART_FILE) is not None:
+        raise LabError(f"lab {name} is spread over several hosts: move and scale work on a one-host lab only (yet)")
     lock = (journal.dir / "move.lock").open("w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # one change at a time; the plan is read again under the lock
     return journal, lock

@@ -186,3 +186,16 @@ def test_here_of_a_slice() -> None:
     assert shared.shared and shared.bridge_netns == plan.router.netns
     assert not other.shared and other.bridge_netns == "vpc-underlay" and [n.name for n in other.nodes] == ["node-3"]
     assert spread.everything(plan).netns == frozenset(plan.netns_names())
+
+
+def test_move_and_scale_refuse_a_lab_spread_over_hosts(tmp_path: Path, monkeypatch) -> None:
+    from lab.apply import moves
+    from lab.kernel import journal
+
+    monkeypatch.setattr(journal, "STATE_ROOT", tmp_path)
+    plan, doc = _spread("vpc.yaml", inventory.load(INVENTORIES["two"]))
+    journal.Journal("vpc").dir.mkdir()
+    assert moves._locked("vpc")[0].dir.name == "vpc"  # one host: fine
+    journal.Journal("vpc").save(journal.PART_FILE, documents.dump(spread.slice_for(plan, doc, "worker")))
+    with pytest.raises(LabError, match="spread over several hosts: move and scale work on a one-host lab only"):
+        moves._locked("vpc")
